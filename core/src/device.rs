@@ -1,0 +1,204 @@
+//! Choosing where tensors live: burn's Flex backend on the CPU, or wgpu (Vulkan, Metal, DX12,
+//! WebGPU). The one place cotlab turns a user's `--device` / `--dtype` into burn values.
+
+use burn::tensor::{Device, FloatDType};
+
+use crate::error::{CoreError, Result};
+
+pub use burn::tensor::Device as BurnDevice;
+
+/// What the user asked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeviceChoice {
+    /// A GPU adapter if the machine has one, else the CPU.
+    Auto,
+    /// burn's Flex backend (pure Rust).
+    Cpu,
+    /// wgpu on whichever graphics API the machine offers (software adapters included).
+    Wgpu,
+    Vulkan,
+    Metal,
+    Dx12,
+}
+
+impl std::str::FromStr for DeviceChoice {
+    type Err = String;
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        Ok(match s.to_ascii_lowercase().as_str() {
+            "auto" => Self::Auto,
+            "cpu" | "flex" => Self::Cpu,
+            "wgpu" | "gpu" => Self::Wgpu,
+            "vulkan" => Self::Vulkan,
+            "metal" => Self::Metal,
+            "dx12" => Self::Dx12,
+            _ => return Err(format!("unknown device {s:?}: use auto, cpu, wgpu, vulkan, metal or dx12")),
+        })
+    }
+}
+
+/// Compute dtype choice.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DTypeChoice {
+    F32,
+    F16,
+}
+
+impl DTypeChoice {
+    pub fn float(self) -> FloatDType {
+        match self {
+            Self::F32 => FloatDType::F32,
+            Self::F16 => FloatDType::F16,
+        }
+    }
+    pub fn bytes(self) -> usize {
+        match self {
+            Self::F32 => 4,
+            Self::F16 => 2,
+        }
+    }
+}
+
+impl std::str::FromStr for DTypeChoice {
+    type Err = String;
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        match s.to_ascii_lowercase().as_str() {
+            "f32" | "float32" => Ok(Self::F32),
+            "f16" | "float16" | "half" => Ok(Self::F16),
+            _ => Err(format!("unknown dtype {s:?}: use f32 or f16")),
+        }
+    }
+}
+
+/// A device and a sentence saying what it is (printed so users know what ran).
+#[derive(Debug, Clone)]
+pub struct SelectedDevice {
+    pub device: Device,
+    pub description: String,
+    pub is_gpu: bool,
+}
+
+impl SelectedDevice {
+    pub fn cpu() -> Self {
+        Self { device: Device::flex(), description: "cpu (burn Flex backend)".into(), is_gpu: false }
+    }
+
+    /// Error unless `dtype` runs on this device.
+    pub fn check_dtype(&self, dtype: DTypeChoice) -> Result<()> {
+        if self.device.supports_dtype(dtype.float()) {
+            Ok(())
+        } else {
+            Err(CoreError::Device {
+                device: self.description.clone(),
+                reason: format!("it cannot compute in {dtype:?}; use --dtype f32 (or a GPU with shader-f16)"),
+            })
+        }
+    }
+}
+
+#[cfg(not(target_family = "wasm"))]
+mod native {
+    use std::sync::{Mutex, OnceLock};
+
+    use burn::tensor::wgpu::{wgpu, WgpuBackend};
+    use burn::tensor::Device;
+
+    use super::*;
+
+    /// One adapter as wgpu reports it.
+    #[derive(Debug, Clone)]
+    pub struct AdapterInfo {
+        pub name: String,
+        pub backend: String,
+        pub kind: String,
+        pub is_gpu: bool,
+    }
+
+    /// Every adapter wgpu can see on this machine.
+    pub fn list_adapters() -> Vec<AdapterInfo> {
+        let instance = wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle_from_env());
+        pollster::block_on(instance.enumerate_adapters(wgpu::Backends::PRIMARY))
+            .into_iter()
+            .map(|a| {
+                let info = a.get_info();
+                AdapterInfo {
+                    name: info.name.clone(),
+                    backend: format!("{:?}", info.backend),
+                    kind: format!("{:?}", info.device_type),
+                    is_gpu: matches!(
+                        info.device_type,
+                        wgpu::DeviceType::DiscreteGpu | wgpu::DeviceType::IntegratedGpu | wgpu::DeviceType::VirtualGpu
+                    ),
+                }
+            })
+            .collect()
+    }
+
+    fn api_of(choice: DeviceChoice) -> WgpuBackend {
+        match choice {
+            DeviceChoice::Vulkan => WgpuBackend::Vulkan,
+            DeviceChoice::Metal => WgpuBackend::Metal,
+            DeviceChoice::Dx12 => WgpuBackend::Dx12,
+            _ => WgpuBackend::Auto,
+        }
+    }
+
+    /// burn's wgpu runtime can be initialised once per process and API; remember the outcome.
+    fn init_wgpu(choice: DeviceChoice) -> std::result::Result<Device, String> {
+        static INITIALISED: OnceLock<Mutex<Vec<(DeviceChoice, std::result::Result<Device, String>)>>> = OnceLock::new();
+        let mut done = INITIALISED.get_or_init(Default::default).lock().expect("device registry");
+        if let Some((_, r)) = done.iter().find(|(c, _)| *c == choice) {
+            return r.clone();
+        }
+        let r = Device::wgpu_options().graphics_api(api_of(choice)).init().map_err(|e| e.to_string());
+        done.push((choice, r.clone()));
+        r
+    }
+
+    /// Resolve a choice to a device, saying which one was picked.
+    pub fn select_device(choice: DeviceChoice) -> Result<SelectedDevice> {
+        if choice == DeviceChoice::Cpu {
+            return Ok(SelectedDevice::cpu());
+        }
+        let adapters = list_adapters();
+        if choice == DeviceChoice::Auto {
+            match adapters.iter().find(|a| a.is_gpu) {
+                Some(_) => {}
+                None => {
+                    let mut cpu = SelectedDevice::cpu();
+                    cpu.description.push_str(if adapters.is_empty() {
+                        "; no wgpu adapter found"
+                    } else {
+                        "; only software wgpu adapters found (use --device wgpu to run on them)"
+                    });
+                    return Ok(cpu);
+                }
+            }
+        }
+        let wanted = match choice {
+            DeviceChoice::Vulkan => Some("Vulkan"),
+            DeviceChoice::Metal => Some("Metal"),
+            DeviceChoice::Dx12 => Some("Dx12"),
+            _ => None,
+        };
+        let candidates: Vec<&AdapterInfo> =
+            adapters.iter().filter(|a| wanted.is_none_or(|w| a.backend == w)).collect();
+        let described = candidates
+            .iter()
+            .find(|a| a.is_gpu)
+            .or(candidates.first())
+            .map(|a| format!("{} ({}, {})", a.name, a.backend, a.kind));
+        let name = format!("{choice:?}").to_lowercase();
+        let Some(described) = described else {
+            return Err(CoreError::Device {
+                device: name,
+                reason: "wgpu finds no adapter for it. Install the GPU's Vulkan/Metal/DX12 driver (on Linux without a GPU, `apt-get install mesa-vulkan-drivers` gives a software Vulkan adapter), or use --device cpu".into(),
+            });
+        };
+        let device = init_wgpu(choice).map_err(|reason| CoreError::Device { device: name, reason })?;
+        let is_gpu = candidates.iter().any(|a| a.is_gpu);
+        Ok(SelectedDevice { device, description: format!("wgpu: {described}"), is_gpu })
+    }
+}
+
+#[cfg(not(target_family = "wasm"))]
+pub use native::{list_adapters, select_device, AdapterInfo};

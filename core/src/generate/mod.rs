@@ -1,0 +1,7 @@
+//! Text generation: prefill, cached decode, sampling, batching, streaming.
+
+pub mod generation;
+pub mod sampler;
+
+pub use generation::{FinishReason, GenerateParams, Generation, GenerationOutput, Prompt, TokenEvent};
+pub use sampler::{Sampling, TokenLogprob};

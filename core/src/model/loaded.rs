@@ -1,0 +1,50 @@
+//! A model ready to run: weights on a device plus what the forward pass needs beside them.
+
+use burn::tensor::{Device, FloatDType, Tensor};
+
+use super::config::Qwen3Config;
+use super::inputs::StepInput;
+use super::qwen3::{LogitsFor, Qwen3};
+use super::rope::Rope;
+use super::weights::{load_qwen3, Shard};
+use crate::error::{CoreError, Result};
+
+/// Weights, config, rotary tables and the device they live on.
+pub struct LoadedModel {
+    pub config: Qwen3Config,
+    pub model: Qwen3,
+    pub rope: Rope,
+    pub device: Device,
+    pub dtype: FloatDType,
+}
+
+impl LoadedModel {
+    /// Build from `config.json` bytes and the checkpoint's safetensors shards.
+    pub fn from_bytes(config_json: &[u8], config_file: &str, shards: &[Shard<'_>], device: &Device, dtype: FloatDType) -> Result<Self> {
+        let config = Qwen3Config::from_json(config_json, config_file)?;
+        Self::new(config, shards, device, dtype)
+    }
+
+    pub fn new(config: Qwen3Config, shards: &[Shard<'_>], device: &Device, dtype: FloatDType) -> Result<Self> {
+        if !device.supports_dtype(dtype) {
+            return Err(CoreError::Device {
+                device: format!("{device:?}"),
+                reason: format!("it does not support {dtype:?}; use --dtype f32"),
+            });
+        }
+        let model = load_qwen3(&config, shards, device, dtype)?;
+        Ok(Self::from_parts(config, model, device.clone(), dtype))
+    }
+
+    pub fn from_parts(config: Qwen3Config, model: Qwen3, device: Device, dtype: FloatDType) -> Self {
+        let rope = Rope::new(config.head_dim, config.rope_base());
+        Self { config, model, rope, device, dtype }
+    }
+
+    /// Logits at every position of one unpadded sequence: `[1, t, v]` (float32).
+    pub fn logits(&self, ids: &[u32]) -> Tensor<3> {
+        let input = StepInput::sequence(ids, &self.rope, &self.device);
+        let mut cache = self.model.new_cache();
+        self.model.forward(&input, &mut cache, LogitsFor::All)
+    }
+}

@@ -1,0 +1,222 @@
+//! Qwen3 decoder, read top to bottom (after candle's `qwen3.rs` and nanoGPT's `model.py`).
+//!
+//! Weights keep PyTorch's names and layouts (`Linear.weight` is `[out, in]`), so loading a
+//! Hugging Face checkpoint and saving PEFT adapters need no renaming table. Shapes use
+//! b = batch, t = new positions, s = all cached positions, h = query heads, g = key/value heads,
+//! d = head_dim, e = hidden size, v = vocabulary.
+
+use burn::module::{Module, Param};
+use burn::tensor::activation::{silu, softmax};
+use burn::tensor::{DType, FloatDType, Int, Tensor};
+
+use super::config::Qwen3Config;
+use super::inputs::StepInput;
+use super::kv_cache::KvCache;
+use super::rope::apply_rotary;
+
+/// A bias-free linear layer in PyTorch layout: `y = x · Wᵀ`, `weight: [out, in]`.
+#[derive(Module, Debug)]
+pub struct Linear {
+    pub weight: Param<Tensor<2>>,
+}
+
+impl Linear {
+    /// x: `[b, t, in]` → `[b, t, out]`.
+    pub fn forward(&self, x: Tensor<3>) -> Tensor<3> {
+        let [b, t, i] = x.dims();
+        let w = self.weight.val(); // [out, in]
+        let out = w.dims()[0];
+        x.reshape([b * t, i]).matmul(w.transpose()).reshape([b, t, out])
+    }
+}
+
+/// RMSNorm, computed in float32 whatever the compute dtype (as transformers does).
+#[derive(Module, Debug)]
+pub struct RmsNorm {
+    pub weight: Param<Tensor<1>>,
+    #[module(skip)]
+    pub eps: f64,
+}
+
+impl RmsNorm {
+    /// Normalises the last dimension of any-rank `x`.
+    pub fn forward<const D: usize>(&self, x: Tensor<D>) -> Tensor<D> {
+        let dtype = x.dtype();
+        let x32 = x.cast(FloatDType::F32);
+        let variance = x32.clone().square().mean_dim(D - 1); // [.., 1]
+        let normed = x32 * (variance + self.eps).sqrt().recip();
+        let dims = normed.dims();
+        let w = self.weight.val().cast(FloatDType::F32);
+        let mut shape = [1usize; D];
+        shape[D - 1] = dims[D - 1];
+        let w = w.reshape(shape).expand(dims);
+        (normed * w).cast(float_dtype(dtype))
+    }
+}
+
+fn float_dtype(d: DType) -> FloatDType {
+    d.into()
+}
+
+/// Grouped-query self-attention with per-head RMSNorm on queries and keys before RoPE.
+#[derive(Module, Debug)]
+pub struct Attention {
+    pub q_proj: Linear,
+    pub k_proj: Linear,
+    pub v_proj: Linear,
+    pub o_proj: Linear,
+    pub q_norm: RmsNorm,
+    pub k_norm: RmsNorm,
+    #[module(skip)]
+    pub heads: usize,
+    #[module(skip)]
+    pub kv_heads: usize,
+    #[module(skip)]
+    pub head_dim: usize,
+}
+
+impl Attention {
+    pub fn forward(&self, x: Tensor<3>, input: &StepInput, cache: &mut KvCache, layer: usize) -> Tensor<3> {
+        let [b, t, _] = x.dims();
+        let (h, g, d) = (self.heads, self.kv_heads, self.head_dim);
+
+        // 1. Project and split heads.                                 // [b, t, h*d] → [b, h, t, d]
+        let q = self.q_proj.forward(x.clone()).reshape([b, t, h, d]);
+        let k = self.k_proj.forward(x.clone()).reshape([b, t, g, d]);
+        let v = self.v_proj.forward(x).reshape([b, t, g, d]).swap_dims(1, 2); // [b, g, t, d]
+
+        // 2. Per-head RMSNorm over d, then rotary embedding.
+        let q = apply_rotary(self.q_norm.forward(q).swap_dims(1, 2), &input.cos, &input.sin); // [b, h, t, d]
+        let k = apply_rotary(self.k_norm.forward(k).swap_dims(1, 2), &input.cos, &input.sin); // [b, g, t, d]
+
+        // 3. Append to the cache; attend over every cached position.     // [b, g, s, d]
+        let (k, v) = cache.append(layer, k, v);
+        let s = k.dims()[2];
+
+        // 4. Scores per kv group without materialising repeated keys: the h = g·r query heads
+        //    of group j are heads j·r..(j+1)·r (transformers' repeat_kv order).
+        let r = h / g;
+        let q = q.reshape([b, g, r * t, d]);
+        let scores = q.matmul(k.swap_dims(2, 3)).reshape([b, h, t, s]); // [b, h, t, s]
+        let scores = scores.cast(FloatDType::F32) * (1.0 / (d as f64).sqrt());
+
+        // 5. Causal + padding mask (true = blocked). A finite fill keeps fully-masked padding rows
+        //    finite (uniform), as transformers does with finfo.min.
+        let scores = match &input.mask {
+            Some(mask) => scores.mask_fill(mask.clone().expand([b, h, t, s]), f32::MIN),
+            None => scores,
+        };
+        let probs = softmax(scores, 3).cast(float_dtype(v.dtype())); // [b, h, t, s]
+
+        // 6. Weighted values, merge heads, output projection.
+        let out = probs.reshape([b, g, r * t, s]).matmul(v); // [b, g, r*t, d]
+        let out = out.reshape([b, h, t, d]).swap_dims(1, 2).reshape([b, t, h * d]);
+        self.o_proj.forward(out) // [b, t, e]
+    }
+}
+
+/// SwiGLU feed-forward: `down(silu(gate(x)) * up(x))`.
+#[derive(Module, Debug)]
+pub struct Mlp {
+    pub gate_proj: Linear,
+    pub up_proj: Linear,
+    pub down_proj: Linear,
+}
+
+impl Mlp {
+    pub fn forward(&self, x: Tensor<3>) -> Tensor<3> {
+        let gate = silu(self.gate_proj.forward(x.clone())); // [b, t, i]
+        self.down_proj.forward(gate * self.up_proj.forward(x)) // [b, t, e]
+    }
+}
+
+/// One pre-norm decoder block.
+#[derive(Module, Debug)]
+pub struct DecoderLayer {
+    pub self_attn: Attention,
+    pub mlp: Mlp,
+    pub input_layernorm: RmsNorm,
+    pub post_attention_layernorm: RmsNorm,
+}
+
+impl DecoderLayer {
+    pub fn forward(&self, x: Tensor<3>, input: &StepInput, cache: &mut KvCache, layer: usize) -> Tensor<3> {
+        let x = x.clone() + self.self_attn.forward(self.input_layernorm.forward(x), input, cache, layer);
+        x.clone() + self.mlp.forward(self.post_attention_layernorm.forward(x))
+    }
+}
+
+/// Which positions need logits: all of them (scoring, training) or the last (decoding).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogitsFor {
+    All,
+    Last,
+}
+
+/// The Qwen3 causal language model (`Qwen3ForCausalLM`).
+#[derive(Module, Debug)]
+pub struct Qwen3 {
+    /// `model.embed_tokens.weight`: `[v, e]`.
+    pub embed_tokens: Param<Tensor<2>>,
+    pub layers: Vec<DecoderLayer>,
+    pub norm: RmsNorm,
+    /// `lm_head.weight`, absent when tied to the embedding.
+    pub lm_head: Option<Linear>,
+}
+
+impl Qwen3 {
+    /// Run `input` (new tokens) through the network, extending `cache`; returns logits
+    /// `[b, t, v]` for `LogitsFor::All` or `[b, 1, v]` for `LogitsFor::Last`, in float32.
+    pub fn forward(&self, input: &StepInput, cache: &mut KvCache, logits: LogitsFor) -> Tensor<3> {
+        let hidden = self.forward_hidden(input, cache);
+        let t = hidden.dims()[1];
+        let hidden = match logits {
+            LogitsFor::All => hidden,
+            LogitsFor::Last => hidden.narrow(1, t - 1, 1),
+        };
+        self.lm_head(self.norm.forward(hidden))
+    }
+
+    /// Final hidden states before the last norm: `[b, t, e]`.
+    pub fn forward_hidden(&self, input: &StepInput, cache: &mut KvCache) -> Tensor<3> {
+        let [b, t] = input.ids.dims();
+        let e = self.embed_tokens.dims()[1];
+
+        // 1. Token embeddings.                                          // [b, t, e]
+        let ids: Tensor<1, Int> = input.ids.clone().reshape([b * t]);
+        let mut x = self.embed_tokens.val().select(0, ids).reshape([b, t, e]);
+
+        // 2. Decoder layers.
+        for (i, layer) in self.layers.iter().enumerate() {
+            x = layer.forward(x, input, cache, i);
+        }
+        x
+    }
+
+    /// Vocabulary projection (tied or not), returned in float32: `[b, t, e]` → `[b, t, v]`.
+    pub fn lm_head(&self, x: Tensor<3>) -> Tensor<3> {
+        let logits = match &self.lm_head {
+            Some(head) => head.forward(x),
+            None => {
+                let [b, t, e] = x.dims();
+                let w = self.embed_tokens.val(); // [v, e]
+                let v = w.dims()[0];
+                x.reshape([b * t, e]).matmul(w.transpose()).reshape([b, t, v])
+            }
+        };
+        logits.cast(FloatDType::F32)
+    }
+
+    pub fn num_layers(&self) -> usize {
+        self.layers.len()
+    }
+
+    pub fn new_cache(&self) -> KvCache {
+        KvCache::new(self.layers.len())
+    }
+}
+
+/// Hyper-parameters the forward pass reads (kept beside, not inside, the weights).
+pub fn attention_dims(cfg: &Qwen3Config) -> (usize, usize, usize) {
+    (cfg.num_attention_heads, cfg.num_key_value_heads, cfg.head_dim)
+}
