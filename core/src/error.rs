@@ -62,6 +62,18 @@ pub enum CoreError {
     #[error("device `{device}` is not available: {reason}")]
     Device { device: String, reason: String },
 
+    /// A dataset file is malformed (every problem listed as `file:line: …`).
+    #[error("invalid dataset:\n{0}")]
+    Data(String),
+
+    /// A LoRA adapter is malformed or does not fit the model.
+    #[error("{file}: {reason}")]
+    Adapter { file: String, reason: String },
+
+    /// Training cannot go on.
+    #[error("training stopped: {0}")]
+    Training(String),
+
     /// A tensor could not be read back from the device.
     #[error("reading a tensor back from the device failed: {0}")]
     Readback(String),

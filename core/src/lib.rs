@@ -12,7 +12,9 @@ pub mod chat;
 pub mod device;
 pub mod error;
 pub mod generate;
+pub mod lora;
 pub mod model;
+pub mod sft;
 
 pub use error::{CoreError, Result};
 

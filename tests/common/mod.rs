@@ -80,8 +80,12 @@ pub struct WeightsSpec {
 
 /// The safetensors files of fixture model `name`, regenerated in memory: file name → bytes.
 pub fn checkpoint_files(name: &str) -> BTreeMap<String, Vec<u8>> {
-    let dir = fixtures().join("models").join(name);
-    let spec: WeightsSpec = read_json(&dir.join("weights.json"));
+    checkpoint_files_from(&fixtures().join("models").join(name).join("weights.json"))
+}
+
+/// The safetensors files described by a `weights.json`-style spec: file name → bytes.
+pub fn checkpoint_files_from(spec_path: &Path) -> BTreeMap<String, Vec<u8>> {
+    let spec: WeightsSpec = read_json(spec_path);
     let dtype = match spec.dtype.as_str() {
         "float32" => safetensors::Dtype::F32,
         "float16" => safetensors::Dtype::F16,

@@ -14,19 +14,64 @@ use super::inputs::StepInput;
 use super::kv_cache::KvCache;
 use super::rope::apply_rotary;
 
-/// A bias-free linear layer in PyTorch layout: `y = x · Wᵀ`, `weight: [out, in]`.
+/// A bias-free linear layer in PyTorch layout, `weight: [out, in]`, with an optional LoRA
+/// adapter: `y = x·Wᵀ + scale·(dropout(x)·Aᵀ)·Bᵀ`. The adapter is applied as two thin matmuls
+/// rather than by merging `W + scale·B·A` each step: for rank r ≪ in, out that costs
+/// r·(in+out) multiply-adds per token instead of in·out, and W is never copied.
 #[derive(Module, Debug)]
 pub struct Linear {
     pub weight: Param<Tensor<2>>,
+    pub lora: Option<Lora>,
 }
 
 impl Linear {
+    pub fn new(weight: Param<Tensor<2>>) -> Self {
+        Self { weight, lora: None }
+    }
+
     /// x: `[b, t, in]` → `[b, t, out]`.
     pub fn forward(&self, x: Tensor<3>) -> Tensor<3> {
         let [b, t, i] = x.dims();
         let w = self.weight.val(); // [out, in]
         let out = w.dims()[0];
-        x.reshape([b * t, i]).matmul(w.transpose()).reshape([b, t, out])
+        let x2 = x.reshape([b * t, i]); // [b·t, in]
+        let y = x2.clone().matmul(w.transpose()); // [b·t, out]
+        let y = match &self.lora {
+            Some(lora) => y + lora.forward(x2),
+            None => y,
+        };
+        y.reshape([b, t, out])
+    }
+}
+
+/// A LoRA adapter of one linear layer, in PEFT's layout: `lora_A.weight: [r, in]`,
+/// `lora_B.weight: [out, r]`, scale = alpha / r.
+#[derive(Module, Debug)]
+pub struct Lora {
+    pub a: Param<Tensor<2>>,
+    pub b: Param<Tensor<2>>,
+    #[module(skip)]
+    pub scale: f64,
+    /// Dropout probability on the adapter's input; applied only while `training`.
+    #[module(skip)]
+    pub dropout: f64,
+    #[module(skip)]
+    pub training: bool,
+}
+
+impl Lora {
+    /// x: `[n, in]` → `scale·(dropout(x)·Aᵀ)·Bᵀ`: `[n, out]`.
+    pub fn forward(&self, x: Tensor<2>) -> Tensor<2> {
+        let x = if self.training && self.dropout > 0.0 {
+            let keep = 1.0 - self.dropout;
+            let mask = x.random_like(burn::tensor::Distribution::Bernoulli(keep));
+            x * mask / keep
+        } else {
+            x
+        };
+        let a = self.a.val().cast(float_dtype(x.dtype()));
+        let b = self.b.val().cast(float_dtype(x.dtype()));
+        x.matmul(a.transpose()).matmul(b.transpose()) * self.scale // [n, out]
     }
 }
 

@@ -13,7 +13,7 @@ fn uniform<const D: usize>(shape: [usize; D], fan_in: usize, device: &Device, dt
 }
 
 fn linear(out: usize, inp: usize, device: &Device, dtype: FloatDType) -> Linear {
-    Linear { weight: uniform([out, inp], inp, device, dtype) }
+    Linear::new(uniform([out, inp], inp, device, dtype))
 }
 
 fn norm(dim: usize, eps: f64, device: &Device, dtype: FloatDType) -> RmsNorm {

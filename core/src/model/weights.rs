@@ -126,7 +126,7 @@ impl Builder<'_, '_> {
     }
 
     fn linear(&self, name: &str, out: usize, inp: usize) -> Result<Linear> {
-        Ok(Linear { weight: self.tensor(&format!("{name}.weight"), [out, inp])? })
+        Ok(Linear::new(self.tensor(&format!("{name}.weight"), [out, inp])?))
     }
 
     fn norm(&self, name: &str, dim: usize, eps: f64) -> Result<RmsNorm> {
