@@ -2,6 +2,7 @@
 //!
 //! The command-line shell around `cotlab-core`: files, devices, progress and output formats.
 
+mod adapter;
 mod checkpoint;
 mod cli;
 
@@ -18,8 +19,13 @@ struct Cli {
 enum Command {
     /// Generate from a Qwen3 checkpoint (think or no-think mode, batched, streaming).
     Generate(cli::generate::Args),
-    /// Print the exact prompt text (or token ids) the model would see.
+    /// Print the exact prompt text (or token ids) the model would see, or a dataset's tokens
+    /// under a training paradigm with the supervised span highlighted.
     Render(cli::render::Args),
+    /// LoRA SFT under a paradigm (qa, qta, qt, t-only); PEFT-format adapter, resumable.
+    Train(cli::train::Args),
+    /// Fold a LoRA adapter into the base weights and write a full checkpoint.
+    Merge(cli::merge::Args),
     /// Show a checkpoint's (or preset's) configuration, size and memory needs.
     Info(cli::info::Args),
     /// Measure speed on a randomly initialised model of a released shape.
@@ -31,6 +37,8 @@ fn main() -> anyhow::Result<()> {
     match cli.command {
         Command::Generate(a) => cli::generate::run(a),
         Command::Render(a) => cli::render::run(a),
+        Command::Train(a) => cli::train::run(a),
+        Command::Merge(a) => cli::merge::run(a),
         Command::Info(a) => cli::info::run(a),
         Command::Bench(a) => cli::bench::run(a),
     }

@@ -1,6 +1,7 @@
 //! The Qwen3 network: configuration, weights, rotary tables, cache and the model itself.
 
 pub mod config;
+pub mod export;
 pub mod inputs;
 pub mod kv_cache;
 pub mod loaded;

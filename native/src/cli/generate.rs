@@ -17,6 +17,9 @@ pub struct Args {
     /// Checkpoint directory (config.json, tokenizer.json, safetensors).
     #[arg(long)]
     pub model: PathBuf,
+    /// A LoRA adapter in PEFT format (adapter_config.json + adapter_model.safetensors).
+    #[arg(long)]
+    pub adapter: Option<PathBuf>,
     /// A user message; repeat for several prompts generated as one batch.
     #[arg(long, conflicts_with = "messages", required_unless_present = "messages")]
     pub prompt: Vec<String>,
@@ -109,7 +112,10 @@ pub fn run(a: Args) -> Result<()> {
     }
     let device = super::device(a.device)?;
     let ckpt = CheckpointDir::open(&a.model)?;
-    let (model, tok) = ckpt.load(&device, a.dtype)?;
+    let (mut model, tok) = ckpt.load(&device, a.dtype)?;
+    if let Some(dir) = &a.adapter {
+        crate::adapter::load_adapter(&mut model, dir)?;
+    }
 
     let opts = RenderOptions { add_generation_prompt: true, enable_thinking: a.mode.enable_thinking() };
     let prompts: Vec<Prompt> = conversations

@@ -3,7 +3,9 @@
 pub mod bench;
 pub mod generate;
 pub mod info;
+pub mod merge;
 pub mod render;
+pub mod train;
 
 use std::path::Path;
 
