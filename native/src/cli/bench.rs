@@ -8,12 +8,16 @@ use clap::{Args as ClapArgs, ValueEnum};
 use cotlab_core::device::{DTypeChoice, DeviceChoice};
 use cotlab_core::generate::{GenerateParams, Generation, Prompt, Sampling};
 use cotlab_core::model::random::random_qwen3;
+use cotlab_core::lora::LoraSettings;
 use cotlab_core::model::{LoadedModel, Qwen3Config};
+use cotlab_core::sft::{train_step, AdamState, Example, OptimConfig};
 
 #[derive(Clone, Copy, ValueEnum)]
 pub enum What {
     /// Prefill and cached decode.
     Generate,
+    /// One LoRA SFT update (forward, backward, AdamW) on a sequence of --seq tokens.
+    Train,
 }
 
 #[derive(ClapArgs)]
@@ -40,9 +44,88 @@ pub struct Args {
     /// Untimed warm-up runs (kernel compilation, autotuning).
     #[arg(long, default_value_t = 1)]
     pub warmup: usize,
+    /// Train: sequence length (every position after the first carries loss).
+    #[arg(long, default_value_t = 256)]
+    pub seq: usize,
+    /// Train: LoRA rank (all-linear, alpha = 2·rank).
+    #[arg(long, default_value_t = 16)]
+    pub rank: usize,
+    /// Train: timed updates.
+    #[arg(long, default_value_t = 2)]
+    pub steps: usize,
+}
+
+/// Peak resident memory of this process so far (Linux `VmHWM`), in bytes.
+fn peak_rss() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse::<u64>().ok().map(|kb| kb * 1024)
 }
 
 pub fn run(a: Args) -> Result<()> {
+    match a.what {
+        What::Generate => run_generate(a),
+        What::Train => run_train(a),
+    }
+}
+
+fn run_train(a: Args) -> Result<()> {
+    let Some(mut cfg) = Qwen3Config::preset(&a.preset) else {
+        bail!("unknown preset {:?}; use one of {:?}", a.preset, Qwen3Config::PRESETS);
+    };
+    if let Some(l) = a.layers {
+        cfg.num_hidden_layers = l;
+    }
+    let device = super::device(a.device)?;
+    device.check_dtype(a.dtype)?;
+    device.device.seed(0);
+    let mut model = LoadedModel::from_parts(cfg.clone(), random_qwen3(&cfg, &device.device, a.dtype.float()), device.device.clone(), a.dtype.float());
+    let settings = LoraSettings::new(a.rank, 2.0 * a.rank as f64, 0.0, &["all-linear".to_string()])?;
+    let dev = model.device.clone();
+    model.model.attach_lora(&settings, &dev);
+    let base_rss = peak_rss();
+    let examples: Vec<Example> = (0..a.batch)
+        .map(|b| {
+            let ids: Vec<u32> = (0..a.seq).map(|i| ((i * 7919 + b * 104729) % 150_000) as u32).collect();
+            let labels = ids.iter().map(|&i| i as i64).collect();
+            Example { id: b.to_string(), input_ids: ids, labels }
+        })
+        .collect();
+    let batch: Vec<&Example> = examples.iter().collect();
+    let opt = OptimConfig::default();
+    let mut state = AdamState::default();
+    let mut best = f64::INFINITY;
+    for run in 0..a.warmup + a.steps {
+        let t0 = Instant::now();
+        let r = pollster::block_on(train_step(&mut model, &[batch.clone()], &opt, 1e-4, &mut state, 151_643))?;
+        let dt = t0.elapsed().as_secs_f64();
+        eprintln!("update {run}: {dt:.2}s, loss {:.4}", r.loss);
+        if run >= a.warmup {
+            best = best.min(dt);
+        }
+    }
+    let pool = model.device.memory_pool_usage().map(|u| format!("{u:?}"));
+    let result = serde_json::json!({
+        "bench": "train",
+        "preset": a.preset,
+        "layers": cfg.num_hidden_layers,
+        "device": device.description,
+        "dtype": format!("{:?}", a.dtype),
+        "batch": a.batch,
+        "seq": a.seq,
+        "lora_rank": a.rank,
+        "step_s": best,
+        "tokens_per_s": (a.seq * a.batch) as f64 / best,
+        "peak_rss_bytes": peak_rss(),
+        "rss_after_init_bytes": base_rss,
+        "device_pool": pool,
+        "cotlab": cotlab_core::VERSION,
+    });
+    println!("{}", serde_json::to_string(&result)?);
+    Ok(())
+}
+
+fn run_generate(a: Args) -> Result<()> {
     let Some(mut cfg) = Qwen3Config::preset(&a.preset) else {
         bail!("unknown preset {:?}; use one of {:?}", a.preset, Qwen3Config::PRESETS);
     };
