@@ -16,7 +16,7 @@ fn config(name: &str) -> Qwen3Config {
 
 fn load_err(cfg: Qwen3Config, files: &std::collections::BTreeMap<String, Vec<u8>>) -> String {
     let shards: Vec<Shard> = files.iter().map(|(f, b)| Shard { file: f.clone(), bytes: b }).collect();
-    match LoadedModel::new(cfg, &shards, &Device::flex(), FloatDType::F32) {
+    match LoadedModel::new(cfg, &shards, &Device::flex(), FloatDType::F32, None) {
         Ok(_) => panic!("loading should fail"),
         Err(e) => e.to_string(),
     }

@@ -153,3 +153,19 @@ fn merged_checkpoint_generates_what_the_adapter_generates() {
     assert_eq!(gen(&merged, None), with_adapter);
     assert_ne!(gen(&checkpoint_dir("tiny"), None), with_adapter, "the trained adapter should change greedy output");
 }
+
+#[test]
+fn non_finite_loss_stops_and_keeps_the_last_good_checkpoint() {
+    let out = tmp("nan");
+    let o = cotlab()
+        .arg("train").arg("--model").arg(checkpoint_dir("tiny")).arg("--data").arg(records()).arg("--out").arg(&out)
+        .args(["--paradigm", "qa", "--device", "cpu", "--lr", "1e30", "--max-steps", "4", "--save-every", "1", "--schedule", "constant"])
+        .output()
+        .unwrap();
+    assert!(!o.status.success(), "a diverging run must fail");
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("the loss is") && err.contains("last good checkpoint"), "{err}");
+    let state: serde_json::Value = read_json(&out.join("checkpoint/trainer_state.json"));
+    assert!(state["step"].as_u64().unwrap() >= 1);
+    assert!(!out.join("adapter").exists());
+}

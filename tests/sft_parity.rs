@@ -222,3 +222,43 @@ fn dataset_errors_name_file_line_and_field() {
     let err = parse_jsonl(b"{\"id\": \"a\", \"question\": \"q\"}\n", "d.jsonl", Paradigm::TOnly).unwrap_err().to_string();
     assert!(err.contains("`thinking`") && err.contains("t-only"), "{err}");
 }
+
+#[test]
+fn split_vocabulary_training_step_equals_the_whole_one() {
+    // 4 MiB buffers: the embedding is split in 10 chunks and the cross-entropy walks the
+    // vocabulary in blocks with a running log-sum-exp; the step must not change.
+    let tok = tokenizer();
+    let reference = reference();
+    let split = || {
+        let config = std::fs::read(fixtures().join("models/tiny/config.json")).unwrap();
+        let cfg = cotlab_core::model::Qwen3Config::from_json(&config, "config.json").unwrap();
+        let files = checkpoint_files("tiny");
+        let shards: Vec<Shard> = files.iter().map(|(f, b)| Shard { file: f.clone(), bytes: b }).collect();
+        let mut m = LoadedModel::new(cfg, &shards, &Device::flex(), FloatDType::F32, Some(4 << 20)).unwrap();
+        let whole = with_adapter();
+        for ((_, _, dst), (_, src)) in m.model.linears_mut().into_iter().zip(whole.model.adapters()) {
+            dst.lora = Some(cotlab_core::model::qwen3::Lora {
+                a: burn::module::Param::from_tensor(src.a.val()),
+                b: burn::module::Param::from_tensor(src.b.val()),
+                scale: src.scale,
+                dropout: 0.0,
+                training: false,
+            });
+        }
+        m
+    };
+    let mut model = split();
+    assert_eq!(model.model.embed_tokens.chunks.len(), 10);
+    let examples: Vec<Example> = records(Paradigm::Qta).iter().map(|r| tokenize_example(r, Paradigm::Qta.into(), &tok).unwrap()).collect();
+    let batch: Vec<&Example> = examples.iter().collect();
+    let opt = OptimConfig { weight_decay: reference.weight_decay, max_grad_norm: 0.0, ..Default::default() };
+    let report = pollster::block_on(train_step(&mut model, &[batch], &opt, reference.lr, &mut AdamState::default(), 151643)).unwrap();
+    let want = &reference.steps["qta"];
+    assert!((report.loss - want.loss).abs() / want.loss <= 1e-5, "loss {} vs {}", report.loss, want.loss);
+    for (path, lora) in model.model.adapters() {
+        let ours: Vec<f32> = lora.b.val().into_data().try_to_vec::<f32>().unwrap();
+        for (a, b) in ours.iter().zip(&want.updated[&format!("base_model.model.{path}.lora_B.weight")]) {
+            assert!((*a as f64 - b).abs() <= 1e-4, "{path}: {a} vs {b}");
+        }
+    }
+}

@@ -75,11 +75,14 @@ pub struct SelectedDevice {
     pub device: Device,
     pub description: String,
     pub is_gpu: bool,
+    /// The largest buffer the device allows (bytes); `None` on the CPU. Larger matrices (the
+    /// vocabulary projection) are split to fit.
+    pub max_buffer_bytes: Option<u64>,
 }
 
 impl SelectedDevice {
     pub fn cpu() -> Self {
-        Self { device: Device::flex(), description: "cpu (burn Flex backend)".into(), is_gpu: false }
+        Self { device: Device::flex(), description: "cpu (burn Flex backend)".into(), is_gpu: false, max_buffer_bytes: None }
     }
 
     /// Error unless `dtype` runs on this device.
@@ -111,6 +114,8 @@ mod native {
         pub backend: String,
         pub kind: String,
         pub is_gpu: bool,
+        /// min(maxBufferSize, maxStorageBufferBindingSize).
+        pub max_buffer_bytes: u64,
     }
 
     /// Every adapter wgpu can see on this machine.
@@ -120,7 +125,9 @@ mod native {
             .into_iter()
             .map(|a| {
                 let info = a.get_info();
+                let limits = a.limits();
                 AdapterInfo {
+                    max_buffer_bytes: limits.max_buffer_size.min(limits.max_storage_buffer_binding_size),
                     name: info.name.clone(),
                     backend: format!("{:?}", info.backend),
                     kind: format!("{:?}", info.device_type),
@@ -182,11 +189,11 @@ mod native {
         };
         let candidates: Vec<&AdapterInfo> =
             adapters.iter().filter(|a| wanted.is_none_or(|w| a.backend == w)).collect();
-        let described = candidates
-            .iter()
-            .find(|a| a.is_gpu)
-            .or(candidates.first())
-            .map(|a| format!("{} ({}, {})", a.name, a.backend, a.kind));
+        let chosen = candidates.iter().find(|a| a.is_gpu).or(candidates.first());
+        let described = chosen.map(|a| {
+            format!("{} ({}, {}, largest buffer {} MiB)", a.name, a.backend, a.kind, a.max_buffer_bytes >> 20)
+        });
+        let max_buffer_bytes = chosen.map(|a| a.max_buffer_bytes);
         let name = format!("{choice:?}").to_lowercase();
         let Some(described) = described else {
             return Err(CoreError::Device {
@@ -196,7 +203,7 @@ mod native {
         };
         let device = init_wgpu(choice).map_err(|reason| CoreError::Device { device: name, reason })?;
         let is_gpu = candidates.iter().any(|a| a.is_gpu);
-        Ok(SelectedDevice { device, description: format!("wgpu: {described}"), is_gpu })
+        Ok(SelectedDevice { device, description: format!("wgpu: {described}"), is_gpu, max_buffer_bytes })
     }
 }
 

@@ -69,7 +69,7 @@ impl CheckpointDir {
         let bytes: Vec<Vec<u8>> = files.iter().map(|f| self.read(f)).collect::<Result<_>>()?;
         let shards: Vec<Shard> =
             files.iter().zip(&bytes).map(|(f, b)| Shard { file: self.shown(f), bytes: b }).collect();
-        let model = LoadedModel::new(config, &shards, &device.device, dtype.float())?;
+        let model = LoadedModel::new(config, &shards, &device.device, dtype.float(), device.max_buffer_bytes)?;
         Ok((model, tokenizer))
     }
 }

@@ -119,11 +119,15 @@ pub fn checkpoint_files_from(spec_path: &Path) -> BTreeMap<String, Vec<u8>> {
 /// Write fixture model `name` as a Hugging Face checkpoint directory (config.json, shard index
 /// when sharded, safetensors files, tokenizer) and return its path. Cached per process run.
 pub fn checkpoint_dir(name: &str) -> PathBuf {
+    // Tests of one binary run in parallel threads: build each checkpoint once, under a lock.
+    static BUILDING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _guard = BUILDING.lock().unwrap_or_else(|e| e.into_inner());
     let src = fixtures().join("models").join(name);
     let dir = std::env::temp_dir().join(format!("cotlab-fixture-{}-{name}", std::process::id()));
     if dir.join(".complete").exists() {
         return dir;
     }
+    let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     for f in ["config.json", "model.safetensors.index.json"] {
         if src.join(f).exists() {

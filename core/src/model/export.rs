@@ -72,7 +72,7 @@ fn state_dict(model: &Qwen3) -> Result<Vec<(String, Vec<usize>, Vec<f32>)>> {
         out.push((format!("{name}.weight"), w.dims().to_vec(), values(w)?));
         Ok(())
     };
-    let e = model.embed_tokens.val();
+    let e = model.embed_tokens.full();
     out.push(("model.embed_tokens.weight".into(), e.dims().to_vec(), values(e)?));
     for (i, layer) in model.layers.iter().enumerate() {
         let p = format!("model.layers.{i}");
@@ -91,7 +91,8 @@ fn state_dict(model: &Qwen3) -> Result<Vec<(String, Vec<usize>, Vec<f32>)>> {
     }
     norm(&mut out, "model.norm".into(), &model.norm)?;
     if let Some(head) = &model.lm_head {
-        lin(&mut out, "lm_head".into(), head)?;
+        let w = head.full();
+        out.push(("lm_head.weight".into(), w.dims().to_vec(), values(w)?));
     }
     Ok(out)
 }

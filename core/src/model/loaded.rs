@@ -16,29 +16,32 @@ pub struct LoadedModel {
     pub rope: Rope,
     pub device: Device,
     pub dtype: FloatDType,
+    /// The device's largest buffer in bytes (`None`: no limit), honoured by chunked work.
+    pub max_buffer_bytes: Option<u64>,
 }
 
 impl LoadedModel {
     /// Build from `config.json` bytes and the checkpoint's safetensors shards.
     pub fn from_bytes(config_json: &[u8], config_file: &str, shards: &[Shard<'_>], device: &Device, dtype: FloatDType) -> Result<Self> {
         let config = Qwen3Config::from_json(config_json, config_file)?;
-        Self::new(config, shards, device, dtype)
+        Self::new(config, shards, device, dtype, None)
     }
 
-    pub fn new(config: Qwen3Config, shards: &[Shard<'_>], device: &Device, dtype: FloatDType) -> Result<Self> {
+    /// `max_buffer_bytes`: the device's largest buffer, or `None` for no limit (CPU).
+    pub fn new(config: Qwen3Config, shards: &[Shard<'_>], device: &Device, dtype: FloatDType, max_buffer_bytes: Option<u64>) -> Result<Self> {
         if !device.supports_dtype(dtype) {
             return Err(CoreError::Device {
                 device: format!("{device:?}"),
                 reason: format!("it does not support {dtype:?}; use --dtype f32"),
             });
         }
-        let model = load_qwen3(&config, shards, device, dtype)?;
-        Ok(Self::from_parts(config, model, device.clone(), dtype))
+        let model = load_qwen3(&config, shards, device, dtype, max_buffer_bytes)?;
+        Ok(Self::from_parts(config, model, device.clone(), dtype, max_buffer_bytes))
     }
 
-    pub fn from_parts(config: Qwen3Config, model: Qwen3, device: Device, dtype: FloatDType) -> Self {
+    pub fn from_parts(config: Qwen3Config, model: Qwen3, device: Device, dtype: FloatDType, max_buffer_bytes: Option<u64>) -> Self {
         let rope = Rope::new(config.head_dim, config.rope_base());
-        Self { config, model, rope, device, dtype }
+        Self { config, model, rope, device, dtype, max_buffer_bytes }
     }
 
     /// Logits at every position of one unpadded sequence: `[1, t, v]` (float32).

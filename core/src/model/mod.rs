@@ -8,6 +8,7 @@ pub mod loaded;
 pub mod qwen3;
 pub mod random;
 pub mod rope;
+pub mod vocab;
 pub mod weights;
 
 pub use config::Qwen3Config;

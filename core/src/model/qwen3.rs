@@ -13,6 +13,7 @@ use super::config::Qwen3Config;
 use super::inputs::StepInput;
 use super::kv_cache::KvCache;
 use super::rope::apply_rotary;
+use super::vocab::VocabMatrix;
 
 /// A bias-free linear layer in PyTorch layout, `weight: [out, in]`, with an optional LoRA
 /// adapter: `y = x·Wᵀ + scale·(dropout(x)·Aᵀ)·Bᵀ`. The adapter is applied as two thin matmuls
@@ -201,12 +202,12 @@ pub enum LogitsFor {
 /// The Qwen3 causal language model (`Qwen3ForCausalLM`).
 #[derive(Module, Debug)]
 pub struct Qwen3 {
-    /// `model.embed_tokens.weight`: `[v, e]`.
-    pub embed_tokens: Param<Tensor<2>>,
+    /// `model.embed_tokens.weight`: `[v, e]` (split by rows where buffers are limited).
+    pub embed_tokens: VocabMatrix,
     pub layers: Vec<DecoderLayer>,
     pub norm: RmsNorm,
-    /// `lm_head.weight`, absent when tied to the embedding.
-    pub lm_head: Option<Linear>,
+    /// `lm_head.weight` `[v, e]`, absent when tied to the embedding.
+    pub lm_head: Option<VocabMatrix>,
 }
 
 impl Qwen3 {
@@ -229,7 +230,7 @@ impl Qwen3 {
 
         // 1. Token embeddings.                                          // [b, t, e]
         let ids: Tensor<1, Int> = input.ids.clone().reshape([b * t]);
-        let mut x = self.embed_tokens.val().select(0, ids).reshape([b, t, e]);
+        let mut x = self.embed_tokens.lookup(ids).reshape([b, t, e]);
 
         // 2. Decoder layers.
         for (i, layer) in self.layers.iter().enumerate() {
@@ -240,16 +241,15 @@ impl Qwen3 {
 
     /// Vocabulary projection (tied or not), returned in float32: `[b, t, e]` → `[b, t, v]`.
     pub fn lm_head(&self, x: Tensor<3>) -> Tensor<3> {
-        let logits = match &self.lm_head {
-            Some(head) => head.forward(x),
-            None => {
-                let [b, t, e] = x.dims();
-                let w = self.embed_tokens.val(); // [v, e]
-                let v = w.dims()[0];
-                x.reshape([b * t, e]).matmul(w.transpose()).reshape([b, t, v])
-            }
-        };
-        logits.cast(FloatDType::F32)
+        let [b, t, e] = x.dims();
+        let head = self.output_matrix();
+        let v = head.dims()[0];
+        head.project(x.reshape([b * t, e])).reshape([b, t, v]).cast(FloatDType::F32)
+    }
+
+    /// The `[v, e]` matrix of the vocabulary projection (the embedding when tied).
+    pub fn output_matrix(&self) -> &VocabMatrix {
+        self.lm_head.as_ref().unwrap_or(&self.embed_tokens)
     }
 
     pub fn num_layers(&self) -> usize {

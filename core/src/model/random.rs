@@ -6,6 +6,7 @@ use burn::tensor::{Device, Distribution, FloatDType, Tensor};
 
 use super::config::Qwen3Config;
 use super::qwen3::{Attention, DecoderLayer, Linear, Mlp, Qwen3, RmsNorm};
+use super::vocab::VocabMatrix;
 
 fn uniform<const D: usize>(shape: [usize; D], fan_in: usize, device: &Device, dtype: FloatDType) -> Param<Tensor<D>> {
     let a = 1.0 / (fan_in as f64).sqrt();
@@ -21,8 +22,16 @@ fn norm(dim: usize, eps: f64, device: &Device, dtype: FloatDType) -> RmsNorm {
 }
 
 /// A Qwen3 with random weights in `dtype` on `device`. `device.seed(..)` first for repeatability.
-pub fn random_qwen3(cfg: &Qwen3Config, device: &Device, dtype: FloatDType) -> Qwen3 {
-    let (e, i, v) = (cfg.hidden_size, cfg.intermediate_size, cfg.vocab_size);
+pub fn random_qwen3(cfg: &Qwen3Config, device: &Device, dtype: FloatDType, max_buffer_bytes: Option<u64>) -> Qwen3 {
+    let bytes = if dtype == FloatDType::F32 { 4 } else { 2 };
+    let rows = VocabMatrix::rows_per_chunk(cfg.vocab_size, cfg.hidden_size, bytes, max_buffer_bytes);
+    let vocab = || VocabMatrix {
+        chunks: (0..cfg.vocab_size)
+            .step_by(rows)
+            .map(|start| uniform([rows.min(cfg.vocab_size - start), cfg.hidden_size], cfg.hidden_size, device, dtype))
+            .collect(),
+    };
+    let (e, i) = (cfg.hidden_size, cfg.intermediate_size);
     let (h, g, d) = (cfg.num_attention_heads, cfg.num_key_value_heads, cfg.head_dim);
     let eps = cfg.rms_norm_eps;
     let layers = (0..cfg.num_hidden_layers)
@@ -48,9 +57,9 @@ pub fn random_qwen3(cfg: &Qwen3Config, device: &Device, dtype: FloatDType) -> Qw
         })
         .collect();
     Qwen3 {
-        embed_tokens: uniform([v, e], e, device, dtype),
+        embed_tokens: vocab(),
         layers,
         norm: norm(e, eps, device, dtype),
-        lm_head: (!cfg.tie_word_embeddings).then(|| linear(v, e, device, dtype)),
+        lm_head: (!cfg.tie_word_embeddings).then(vocab),
     }
 }

@@ -12,6 +12,7 @@ use safetensors::{Dtype, SafeTensors};
 
 use super::config::Qwen3Config;
 use super::qwen3::{Attention, DecoderLayer, Linear, Mlp, Qwen3, RmsNorm};
+use super::vocab::VocabMatrix;
 use crate::error::{CoreError, Result};
 
 /// One safetensors file's bytes and the name to show in errors.
@@ -116,6 +117,7 @@ struct Builder<'c, 'a> {
     ckpt: &'c Checkpoint<'a>,
     device: &'c Device,
     dtype: FloatDType,
+    max_buffer_bytes: Option<u64>,
 }
 
 impl Builder<'_, '_> {
@@ -123,6 +125,25 @@ impl Builder<'_, '_> {
         let values = self.ckpt.read_f32(name, &shape)?;
         let t = Tensor::<D>::from_data(TensorData::new(values, shape), self.device).cast(self.dtype);
         Ok(Param::from_tensor(t))
+    }
+
+    /// A `[v, e]` matrix split into row chunks that fit one device buffer.
+    fn vocab(&self, name: &str, v: usize, e: usize) -> Result<VocabMatrix> {
+        let values = self.ckpt.read_f32(name, &[v, e])?;
+        let bytes = if self.dtype == FloatDType::F32 { 4 } else { 2 };
+        let rows = VocabMatrix::rows_per_chunk(v, e, bytes, self.max_buffer_bytes);
+        if rows == v {
+            let t = Tensor::<2>::from_data(TensorData::new(values, [v, e]), self.device).cast(self.dtype);
+            return Ok(VocabMatrix { chunks: vec![Param::from_tensor(t)] });
+        }
+        let chunks = values
+            .chunks(rows * e)
+            .map(|c| {
+                let n = c.len() / e;
+                Param::from_tensor(Tensor::<2>::from_data(TensorData::new(c.to_vec(), [n, e]), self.device).cast(self.dtype))
+            })
+            .collect();
+        Ok(VocabMatrix { chunks })
     }
 
     fn linear(&self, name: &str, out: usize, inp: usize) -> Result<Linear> {
@@ -136,14 +157,17 @@ impl Builder<'_, '_> {
 
 /// Build a [`Qwen3`] from checkpoint shards. Every tensor the config implies must be present
 /// with the right shape; `lm_head.weight` is ignored when embeddings are tied.
-pub fn load_qwen3(cfg: &Qwen3Config, shards: &[Shard<'_>], device: &Device, dtype: FloatDType) -> Result<Qwen3> {
+///
+/// `max_buffer_bytes` is the device's largest buffer (`None` on the CPU): vocabulary matrices are
+/// split to fit it.
+pub fn load_qwen3(cfg: &Qwen3Config, shards: &[Shard<'_>], device: &Device, dtype: FloatDType, max_buffer_bytes: Option<u64>) -> Result<Qwen3> {
     let ckpt = Checkpoint::parse(shards)?;
-    let b = Builder { ckpt: &ckpt, device, dtype };
+    let b = Builder { ckpt: &ckpt, device, dtype, max_buffer_bytes };
     let (e, i, v) = (cfg.hidden_size, cfg.intermediate_size, cfg.vocab_size);
     let (h, g, d) = (cfg.num_attention_heads, cfg.num_key_value_heads, cfg.head_dim);
     let eps = cfg.rms_norm_eps;
 
-    let embed_tokens = b.tensor("model.embed_tokens.weight", [v, e])?;
+    let embed_tokens = b.vocab("model.embed_tokens.weight", v, e)?;
     let mut layers = Vec::with_capacity(cfg.num_hidden_layers);
     for l in 0..cfg.num_hidden_layers {
         let p = format!("model.layers.{l}");
@@ -169,6 +193,6 @@ pub fn load_qwen3(cfg: &Qwen3Config, shards: &[Shard<'_>], device: &Device, dtyp
         });
     }
     let norm = b.norm("model.norm", e, eps)?;
-    let lm_head = if cfg.tie_word_embeddings { None } else { Some(b.linear("lm_head", v, e)?) };
+    let lm_head = if cfg.tie_word_embeddings { None } else { Some(b.vocab("lm_head.weight", v, e)?) };
     Ok(Qwen3 { embed_tokens, layers, norm, lm_head })
 }

@@ -79,7 +79,13 @@ fn run_train(a: Args) -> Result<()> {
     let device = super::device(a.device)?;
     device.check_dtype(a.dtype)?;
     device.device.seed(0);
-    let mut model = LoadedModel::from_parts(cfg.clone(), random_qwen3(&cfg, &device.device, a.dtype.float()), device.device.clone(), a.dtype.float());
+    let mut model = LoadedModel::from_parts(
+        cfg.clone(),
+        random_qwen3(&cfg, &device.device, a.dtype.float(), device.max_buffer_bytes),
+        device.device.clone(),
+        a.dtype.float(),
+        device.max_buffer_bytes,
+    );
     let settings = LoraSettings::new(a.rank, 2.0 * a.rank as f64, 0.0, &["all-linear".to_string()])?;
     let dev = model.device.clone();
     model.model.attach_lora(&settings, &dev);
@@ -135,7 +141,13 @@ fn run_generate(a: Args) -> Result<()> {
     let device = super::device(a.device)?;
     device.check_dtype(a.dtype)?;
     device.device.seed(0);
-    let model = LoadedModel::from_parts(cfg.clone(), random_qwen3(&cfg, &device.device, a.dtype.float()), device.device.clone(), a.dtype.float());
+    let model = LoadedModel::from_parts(
+        cfg.clone(),
+        random_qwen3(&cfg, &device.device, a.dtype.float(), device.max_buffer_bytes),
+        device.device.clone(),
+        a.dtype.float(),
+        device.max_buffer_bytes,
+    );
     let prompts: Vec<Prompt> = (0..a.batch)
         .map(|b| Prompt { ids: (0..a.prompt_len).map(|i| ((i * 7919 + b * 104729) % 150_000) as u32).collect(), seed: b as u64 })
         .collect();
