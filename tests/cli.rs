@@ -3,20 +3,13 @@
 //! log-probabilities within 1e-3. Golden values: tests/reference/make_fixtures.py.
 
 mod common;
+#[path = "common/cli.rs"]
+mod cli_support;
 
-use std::process::Command;
 
+use cli_support::{cotlab, run_ok};
 use common::*;
 
-fn cotlab() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_cotlab"))
-}
-
-fn run_ok(cmd: &mut Command) -> String {
-    let out = cmd.output().expect("run cotlab");
-    assert!(out.status.success(), "cotlab failed: {}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8(out.stdout).unwrap()
-}
 
 #[test]
 fn generate_greedy_json_matches_transformers() {
@@ -104,4 +97,35 @@ fn info_reports_parameters_of_presets() {
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(v["parameters"], 596_049_920u64);
     assert_eq!(v["memory_bytes"]["f16"]["weights"], 2 * 596_049_920u64);
+}
+
+#[test]
+fn asking_for_an_absent_gpu_api_is_a_clear_error() {
+    // With no Vulkan driver visible, `--device vulkan` must fail with advice, not panic.
+    let out = cotlab()
+        .env("VK_ICD_FILENAMES", "/nonexistent.json")
+        .env("VK_DRIVER_FILES", "/nonexistent.json")
+        .args(["generate", "--prompt", "hi", "--device", "vulkan"])
+        .arg("--model")
+        .arg(checkpoint_dir("cli"))
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("device `vulkan` is not available") && err.contains("--device cpu"), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+}
+
+#[test]
+fn f16_compute_runs_on_the_cpu() {
+    let out = cotlab()
+        .args(["generate", "--greedy", "--json", "--device", "cpu", "--dtype", "f16", "--max-new-tokens", "4", "--prompt", "hi"])
+        .arg("--model")
+        .arg(checkpoint_dir("cli"))
+        .output()
+        .unwrap();
+    // burn's Flex CPU backend computes in f16, so this must run end to end.
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: serde_json::Value = serde_json::from_str(String::from_utf8_lossy(&out.stdout).lines().next().unwrap()).unwrap();
+    assert_eq!(v["token_ids"].as_array().unwrap().len(), 4);
 }

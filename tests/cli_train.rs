@@ -4,21 +4,15 @@
 //! generates.
 
 mod common;
+#[path = "common/cli.rs"]
+mod cli_support;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use cli_support::{cotlab, run_ok};
 use common::*;
 
-fn cotlab() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_cotlab"))
-}
-
-fn run_ok(cmd: &mut Command) -> String {
-    let out = cmd.output().expect("run cotlab");
-    assert!(out.status.success(), "cotlab failed: {}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8(out.stdout).unwrap()
-}
 
 fn records() -> PathBuf {
     fixtures().join("sft/records.jsonl")

@@ -62,7 +62,9 @@ pub fn apply_rotary(x: Tensor<4>, cos: &Tensor<4>, sin: &Tensor<4>) -> Tensor<4>
     let x1 = x.clone().narrow(3, 0, half);
     let x2 = x.clone().narrow(3, half, half);
     let rotated = Tensor::cat(vec![x2.neg(), x1], 3);
-    let cos = cos.clone().expand([b, h, t, d]);
-    let sin = sin.clone().expand([b, h, t, d]);
+    // Tables are f32; match the compute dtype (f16 runs).
+    let dtype: burn::tensor::FloatDType = x.dtype().into();
+    let cos = cos.clone().cast(dtype).expand([b, h, t, d]);
+    let sin = sin.clone().cast(dtype).expand([b, h, t, d]);
     x * cos + rotated * sin
 }

@@ -5,7 +5,7 @@ use std::time::Instant;
 
 use anyhow::{bail, Result};
 use clap::{Args as ClapArgs, ValueEnum};
-use cotlab_core::device::{DTypeChoice, DeviceChoice};
+use cotlab_core::device::{DTypeChoice, DeviceChoice, SelectedDevice};
 use cotlab_core::generate::{GenerateParams, Generation, Prompt, Sampling};
 use cotlab_core::model::random::random_qwen3;
 use cotlab_core::lora::LoraSettings;
@@ -62,14 +62,8 @@ fn peak_rss() -> Option<u64> {
     line.split_whitespace().nth(1)?.parse::<u64>().ok().map(|kb| kb * 1024)
 }
 
-pub fn run(a: Args) -> Result<()> {
-    match a.what {
-        What::Generate => run_generate(a),
-        What::Train => run_train(a),
-    }
-}
-
-fn run_train(a: Args) -> Result<()> {
+/// A randomly initialised model of the requested shape on the requested device.
+fn random_model(a: &Args) -> Result<(LoadedModel, SelectedDevice)> {
     let Some(mut cfg) = Qwen3Config::preset(&a.preset) else {
         bail!("unknown preset {:?}; use one of {:?}", a.preset, Qwen3Config::PRESETS);
     };
@@ -79,13 +73,21 @@ fn run_train(a: Args) -> Result<()> {
     let device = super::device(a.device)?;
     device.check_dtype(a.dtype)?;
     device.device.seed(0);
-    let mut model = LoadedModel::from_parts(
-        cfg.clone(),
-        random_qwen3(&cfg, &device.device, a.dtype.float(), device.max_buffer_bytes),
-        device.device.clone(),
-        a.dtype.float(),
-        device.max_buffer_bytes,
-    );
+    let weights = random_qwen3(&cfg, &device.device, a.dtype.float(), device.max_buffer_bytes);
+    let model = LoadedModel::from_parts(cfg, weights, device.device.clone(), a.dtype.float(), device.max_buffer_bytes);
+    Ok((model, device))
+}
+
+pub fn run(a: Args) -> Result<()> {
+    match a.what {
+        What::Generate => run_generate(a),
+        What::Train => run_train(a),
+    }
+}
+
+fn run_train(a: Args) -> Result<()> {
+    let (mut model, device) = random_model(&a)?;
+    let cfg = model.config.clone();
     let settings = LoraSettings::new(a.rank, 2.0 * a.rank as f64, 0.0, &["all-linear".to_string()])?;
     let dev = model.device.clone();
     model.model.attach_lora(&settings, &dev);
@@ -132,22 +134,8 @@ fn run_train(a: Args) -> Result<()> {
 }
 
 fn run_generate(a: Args) -> Result<()> {
-    let Some(mut cfg) = Qwen3Config::preset(&a.preset) else {
-        bail!("unknown preset {:?}; use one of {:?}", a.preset, Qwen3Config::PRESETS);
-    };
-    if let Some(l) = a.layers {
-        cfg.num_hidden_layers = l;
-    }
-    let device = super::device(a.device)?;
-    device.check_dtype(a.dtype)?;
-    device.device.seed(0);
-    let model = LoadedModel::from_parts(
-        cfg.clone(),
-        random_qwen3(&cfg, &device.device, a.dtype.float(), device.max_buffer_bytes),
-        device.device.clone(),
-        a.dtype.float(),
-        device.max_buffer_bytes,
-    );
+    let (model, device) = random_model(&a)?;
+    let cfg = model.config.clone();
     let prompts: Vec<Prompt> = (0..a.batch)
         .map(|b| Prompt { ids: (0..a.prompt_len).map(|i| ((i * 7919 + b * 104729) % 150_000) as u32).collect(), seed: b as u64 })
         .collect();
