@@ -27,12 +27,6 @@ fn cases() -> Vec<Case> {
     read_json::<Cases>(&fixtures().join("chat_templates.json")).cases
 }
 
-fn to_messages(m: &[ChatMessage]) -> Vec<Message> {
-    m.iter()
-        .map(|m| Message { role: m.role.clone(), content: m.content.clone(), reasoning_content: m.reasoning_content.clone() })
-        .collect()
-}
-
 #[test]
 fn renders_exactly_as_transformers() {
     let cases = cases();

@@ -9,7 +9,7 @@ mod common;
 
 use burn::tensor::FloatDType;
 use common::*;
-use cotlab_core::chat::{render, Message, Mode, QwenTokenizer, RenderOptions};
+use cotlab_core::chat::{render, Mode, QwenTokenizer, RenderOptions};
 use cotlab_core::device::{select_device, DeviceChoice, SelectedDevice};
 use cotlab_core::generate::{GenerateParams, Generation, GenerationOutput, Prompt, Sampling};
 use cotlab_core::model::weights::Shard;
@@ -42,12 +42,6 @@ fn load_split(name: &str, device: &SelectedDevice, max_bytes: u64) -> LoadedMode
 
 fn tokenizer() -> QwenTokenizer {
     QwenTokenizer::from_bytes(&std::fs::read(tokenizer_path()).unwrap(), "tokenizer.json").unwrap()
-}
-
-fn messages(m: &[ChatMessage]) -> Vec<Message> {
-    m.iter()
-        .map(|m| Message { role: m.role.clone(), content: m.content.clone(), reasoning_content: m.reasoning_content.clone() })
-        .collect()
 }
 
 fn check_logits(name: &str, device: &SelectedDevice) {
@@ -101,7 +95,7 @@ fn check_greedy(name: &str, device: &SelectedDevice) {
         // 1. cotlab renders and tokenizes the conversation to exactly the reference prompt.
         let mode: Mode = rec.mode.parse().unwrap();
         let text = render(
-            &messages(&rec.messages),
+            &to_messages(&rec.messages),
             RenderOptions { add_generation_prompt: true, enable_thinking: mode.enable_thinking() },
         )
         .unwrap();

@@ -82,6 +82,10 @@ fn records(paradigm: Paradigm) -> Vec<cotlab_core::sft::Record> {
     parse_jsonl(&std::fs::read(sft_dir().join("records.jsonl")).unwrap(), "records.jsonl", paradigm).unwrap()
 }
 
+fn examples(paradigm: Paradigm, tok: &QwenTokenizer) -> Vec<Example> {
+    records(paradigm).iter().map(|r| tokenize_example(r, paradigm.into(), tok).unwrap()).collect()
+}
+
 #[test]
 fn masks_match_the_reference_for_every_paradigm() {
     let tok = tokenizer();
@@ -104,7 +108,7 @@ fn one_adamw_step_matches_peft_and_torch() {
     for paradigm in Paradigm::ALL {
         let want = &reference.steps[paradigm.as_str()];
         let mut model = with_adapter();
-        let examples: Vec<Example> = records(paradigm).iter().map(|r| tokenize_example(r, paradigm.into(), &tok).unwrap()).collect();
+        let examples = examples(paradigm, &tok);
         let batch: Vec<&Example> = examples.iter().collect();
         let opt = OptimConfig { weight_decay: reference.weight_decay, max_grad_norm: 0.0, ..Default::default() };
         let mut state = AdamState::default();
@@ -193,8 +197,7 @@ fn training_lowers_the_loss_on_its_own_data() {
     let settings = LoraSettings::new(8, 16.0, 0.0, &["all-linear".to_string()]).unwrap();
     let device = model.device.clone();
     model.model.attach_lora(&settings, &device);
-    let examples: Vec<Example> =
-        records(Paradigm::Qta).iter().map(|r| tokenize_example(r, Paradigm::Qta.into(), &tok).unwrap()).collect();
+    let examples = examples(Paradigm::Qta, &tok);
     let batch: Vec<&Example> = examples.iter().collect();
     let before = pollster::block_on(mean_loss(&model, &batch, 151643)).unwrap();
     let mut state = AdamState::default();
@@ -249,7 +252,7 @@ fn split_vocabulary_training_step_equals_the_whole_one() {
     };
     let mut model = split();
     assert_eq!(model.model.embed_tokens.chunks.len(), 10);
-    let examples: Vec<Example> = records(Paradigm::Qta).iter().map(|r| tokenize_example(r, Paradigm::Qta.into(), &tok).unwrap()).collect();
+    let examples = examples(Paradigm::Qta, &tok);
     let batch: Vec<&Example> = examples.iter().collect();
     let opt = OptimConfig { weight_decay: reference.weight_decay, max_grad_norm: 0.0, ..Default::default() };
     let report = pollster::block_on(train_step(&mut model, &[batch], &opt, reference.lr, &mut AdamState::default(), 151643)).unwrap();

@@ -154,6 +154,17 @@ pub struct ChatMessage {
     pub reasoning_content: Option<String>,
 }
 
+/// Reference messages as cotlab's.
+pub fn to_messages(m: &[ChatMessage]) -> Vec<cotlab_core::chat::Message> {
+    m.iter()
+        .map(|m| cotlab_core::chat::Message {
+            role: m.role.clone(),
+            content: m.content.clone(),
+            reasoning_content: m.reasoning_content.clone(),
+        })
+        .collect()
+}
+
 #[derive(Deserialize)]
 pub struct LogitsRecord {
     pub ids: Vec<u32>,

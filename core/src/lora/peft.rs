@@ -1,16 +1,14 @@
 //! Reading and writing adapters in PEFT's format, so adapters move freely between cotlab and
 //! the Python stack (transformers + PEFT).
 
-use std::collections::{BTreeMap, HashMap};
-
 use burn::module::Param;
-use burn::tensor::{Device, FloatDType, Tensor, TensorData};
+use burn::tensor::{Device, Tensor, TensorData};
 use serde::{Deserialize, Serialize};
 
 use super::{LoraSettings, ALL_LINEAR};
 use crate::error::{CoreError, Result};
 use crate::model::qwen3::{Lora, Qwen3};
-use crate::model::weights::{Checkpoint, Shard};
+use crate::model::weights::{f32_bytes, serialize_safetensors, to_f32_vec, Checkpoint, Shard};
 
 /// `target_modules` is a list of names, or a single string (`"all-linear"` or a regex).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -159,26 +157,14 @@ pub fn peft_tensor_name(module_path: &str, ab: &str) -> String {
 pub fn save_peft(model: &Qwen3, settings: &LoraSettings, base_model: &str) -> Result<(Vec<u8>, Vec<u8>)> {
     let config = serde_json::to_vec_pretty(&PeftConfig::from_settings(settings, base_model))
         .map_err(|e| CoreError::Training(e.to_string()))?;
-    let mut tensors: BTreeMap<String, (Vec<usize>, Vec<u8>)> = BTreeMap::new();
+    let mut tensors = Vec::new();
     for (path, lora) in model.adapters() {
         for (ab, t) in [("A", lora.a.val()), ("B", lora.b.val())] {
             let shape = t.dims().to_vec();
-            let data = t.cast(FloatDType::F32).into_data();
-            let values: Vec<f32> = data.try_to_vec::<f32>().map_err(|e| CoreError::Readback(format!("{e:?}")))?;
-            let bytes = values.iter().flat_map(|v| v.to_le_bytes()).collect();
-            tensors.insert(peft_tensor_name(&path, ab), (shape, bytes));
+            tensors.push((peft_tensor_name(&path, ab), shape, f32_bytes(&to_f32_vec(t)?)));
         }
     }
-    let views: Vec<(String, safetensors::tensor::TensorView<'_>)> = tensors
-        .iter()
-        .map(|(n, (s, b))| {
-            let view = safetensors::tensor::TensorView::new(safetensors::Dtype::F32, s.clone(), b).expect("consistent shape");
-            (n.clone(), view)
-        })
-        .collect();
-    let meta = Some(HashMap::from([("format".to_string(), "pt".to_string())]));
-    let weights = safetensors::serialize(views, meta).map_err(|e| CoreError::Training(e.to_string()))?;
-    Ok((config, weights))
+    Ok((config, serialize_safetensors(safetensors::Dtype::F32, &tensors)?))
 }
 
 /// Attach the adapter in PEFT files to `model` (replacing any adapter). Every target module of

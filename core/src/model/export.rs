@@ -1,11 +1,11 @@
 //! Writing a model back as Hugging Face safetensors (after merging an adapter), with PyTorch's
 //! state-dict names, sharded like `save_pretrained` when large.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
-use burn::tensor::{FloatDType, Tensor};
 
 use super::qwen3::{Linear, Qwen3, RmsNorm};
+use super::weights::{f32_bytes, serialize_safetensors, to_f32_vec};
 use crate::error::{CoreError, Result};
 
 /// Storage dtype of exported weights.
@@ -31,7 +31,7 @@ impl std::str::FromStr for SaveDType {
 impl SaveDType {
     fn encode(self, values: &[f32]) -> Vec<u8> {
         match self {
-            Self::F32 => values.iter().flat_map(|v| v.to_le_bytes()).collect(),
+            Self::F32 => f32_bytes(values),
             Self::F16 => values.iter().flat_map(|v| half::f16::from_f32(*v).to_le_bytes()).collect(),
             Self::BF16 => values.iter().flat_map(|v| half::bf16::from_f32(*v).to_le_bytes()).collect(),
         }
@@ -52,10 +52,6 @@ impl SaveDType {
     }
 }
 
-fn values<const D: usize>(t: Tensor<D>) -> Result<Vec<f32>> {
-    t.cast(FloatDType::F32).into_data().try_to_vec::<f32>().map_err(|e| CoreError::Readback(format!("{e:?}")))
-}
-
 /// Every weight of the model with its state-dict name (adapters must be merged first).
 fn state_dict(model: &Qwen3) -> Result<Vec<(String, Vec<usize>, Vec<f32>)>> {
     let mut out = Vec::new();
@@ -64,16 +60,16 @@ fn state_dict(model: &Qwen3) -> Result<Vec<(String, Vec<usize>, Vec<f32>)>> {
             return Err(CoreError::Training(format!("{name} still has an adapter; merge it before exporting")));
         }
         let w = l.weight.val();
-        out.push((format!("{name}.weight"), w.dims().to_vec(), values(w)?));
+        out.push((format!("{name}.weight"), w.dims().to_vec(), to_f32_vec(w)?));
         Ok(())
     };
     let norm = |out: &mut Vec<_>, name: String, n: &RmsNorm| -> Result<()> {
         let w = n.weight.val();
-        out.push((format!("{name}.weight"), w.dims().to_vec(), values(w)?));
+        out.push((format!("{name}.weight"), w.dims().to_vec(), to_f32_vec(w)?));
         Ok(())
     };
     let e = model.embed_tokens.full();
-    out.push(("model.embed_tokens.weight".into(), e.dims().to_vec(), values(e)?));
+    out.push(("model.embed_tokens.weight".into(), e.dims().to_vec(), to_f32_vec(e)?));
     for (i, layer) in model.layers.iter().enumerate() {
         let p = format!("model.layers.{i}");
         let a = &layer.self_attn;
@@ -92,7 +88,7 @@ fn state_dict(model: &Qwen3) -> Result<Vec<(String, Vec<usize>, Vec<f32>)>> {
     norm(&mut out, "model.norm".into(), &model.norm)?;
     if let Some(head) = &model.lm_head {
         let w = head.full();
-        out.push(("lm_head.weight".into(), w.dims().to_vec(), values(w)?));
+        out.push(("lm_head.weight".into(), w.dims().to_vec(), to_f32_vec(w)?));
     }
     Ok(out)
 }
@@ -113,21 +109,16 @@ pub fn export_safetensors(model: &Qwen3, dtype: SaveDType, max_shard_bytes: usiz
         shards.last_mut().expect("one shard").push(i);
     }
     let n = shards.len();
-    let meta = Some(HashMap::from([("format".to_string(), "pt".to_string())]));
     let mut files = BTreeMap::new();
     let mut weight_map = serde_json::Map::new();
     let total: usize = tensors.iter().map(|t| t.2.len()).sum();
     for (k, members) in shards.iter().enumerate() {
         let file = if n == 1 { "model.safetensors".to_string() } else { format!("model-{:05}-of-{n:05}.safetensors", k + 1) };
-        let views: Vec<(String, safetensors::tensor::TensorView<'_>)> = members
-            .iter()
-            .map(|&i| {
-                let (name, shape, bytes) = &tensors[i];
-                weight_map.insert(name.clone(), serde_json::Value::String(file.clone()));
-                (name.clone(), safetensors::tensor::TensorView::new(dtype.st(), shape.clone(), bytes).expect("shape matches data"))
-            })
-            .collect();
-        files.insert(file, safetensors::serialize(views, meta.clone()).map_err(|e| CoreError::Training(e.to_string()))?);
+        for &i in members {
+            weight_map.insert(tensors[i].0.clone(), serde_json::Value::String(file.clone()));
+        }
+        let shard: Vec<_> = members.iter().map(|&i| tensors[i].clone()).collect();
+        files.insert(file, serialize_safetensors(dtype.st(), &shard)?);
     }
     if n > 1 {
         let index = serde_json::json!({"metadata": {"total_size": total}, "weight_map": weight_map});

@@ -81,20 +81,22 @@ impl<'a> Checkpoint<'a> {
 
     /// The tensor `name` as f32 values, checked against `expected` shape.
     pub fn read_f32(&self, name: &str, expected: &[usize]) -> Result<Vec<f32>> {
+        let (shape, values) = self.read(name)?;
+        if shape != expected {
+            let file = self.shards[self.index[name]].0.clone();
+            return Err(CoreError::ShapeMismatch { name: name.into(), file, expected: expected.to_vec(), found: shape });
+        }
+        Ok(values)
+    }
+
+    /// The tensor `name`: its shape and its values as f32.
+    pub fn read(&self, name: &str) -> Result<(Vec<usize>, Vec<f32>)> {
         let &i = self.index.get(name).ok_or_else(|| CoreError::MissingTensor {
             name: name.into(),
             files: self.files(),
         })?;
         let (file, st) = &self.shards[i];
         let view = st.tensor(name).map_err(|e| CoreError::Safetensors { file: file.clone(), reason: e.to_string() })?;
-        if view.shape() != expected {
-            return Err(CoreError::ShapeMismatch {
-                name: name.into(),
-                file: file.clone(),
-                expected: expected.to_vec(),
-                found: view.shape().to_vec(),
-            });
-        }
         let data = view.data();
         let values = match view.dtype() {
             Dtype::F32 => data.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect(),
@@ -108,8 +110,29 @@ impl<'a> Checkpoint<'a> {
                 })
             }
         };
-        Ok(values)
+        Ok((view.shape().to_vec(), values))
     }
+}
+
+/// A tensor's values as f32 on the host (synchronous read: native code and saving only).
+pub fn to_f32_vec<const D: usize>(t: Tensor<D>) -> Result<Vec<f32>> {
+    t.cast(FloatDType::F32).into_data().try_to_vec::<f32>().map_err(|e| CoreError::Readback(format!("{e:?}")))
+}
+
+/// Little-endian f32 bytes of `values`.
+pub fn f32_bytes(values: &[f32]) -> Vec<u8> {
+    values.iter().flat_map(|v| v.to_le_bytes()).collect()
+}
+
+/// One safetensors file of `(name, shape, bytes)` tensors stored as `dtype`, with the
+/// `{"format": "pt"}` metadata PyTorch writes.
+pub fn serialize_safetensors(dtype: Dtype, tensors: &[(String, Vec<usize>, Vec<u8>)]) -> Result<Vec<u8>> {
+    let views = tensors.iter().map(|(name, shape, bytes)| {
+        let view = safetensors::tensor::TensorView::new(dtype, shape.clone(), bytes).expect("shape matches data");
+        (name.clone(), view)
+    });
+    let meta = Some(std::collections::HashMap::from([("format".to_string(), "pt".to_string())]));
+    safetensors::serialize(views, meta).map_err(|e| CoreError::Training(format!("serialising safetensors: {e}")))
 }
 
 /// Builds model parameters from a checkpoint on one device in one dtype.

@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use super::batch::make_batch;
 use super::paradigm::Example;
 use crate::error::{CoreError, Result};
+use crate::model::weights::{f32_bytes, serialize_safetensors, to_f32_vec, Checkpoint, Shard};
 use crate::model::LoadedModel;
 
 /// AdamW settings; defaults are PyTorch's `torch.optim.AdamW` except weight decay (0, as
@@ -45,30 +46,26 @@ pub struct AdamState {
 impl AdamState {
     /// The moments as f32 safetensors (`m.{i}`, `v.{i}`), for resumable checkpoints.
     pub fn to_safetensors(&self) -> Result<Vec<u8>> {
-        let mut tensors: Vec<(String, Vec<usize>, Vec<u8>)> = Vec::new();
+        let mut tensors = Vec::new();
         for (kind, list) in [("m", &self.m), ("v", &self.v)] {
             for (i, t) in list.iter().enumerate() {
-                let values: Vec<f32> = t.clone().into_data().try_to_vec::<f32>().map_err(|e| CoreError::Readback(format!("{e:?}")))?;
-                tensors.push((format!("{kind}.{i}"), t.dims().to_vec(), values.iter().flat_map(|v| v.to_le_bytes()).collect()));
+                tensors.push((format!("{kind}.{i}"), t.dims().to_vec(), f32_bytes(&to_f32_vec(t.clone())?)));
             }
         }
-        let views: Vec<(String, safetensors::tensor::TensorView<'_>)> = tensors
-            .iter()
-            .map(|(n, s, b)| (n.clone(), safetensors::tensor::TensorView::new(safetensors::Dtype::F32, s.clone(), b).expect("shape matches data")))
-            .collect();
-        safetensors::serialize(views, None).map_err(|e| CoreError::Training(e.to_string()))
+        serialize_safetensors(safetensors::Dtype::F32, &tensors)
     }
 
     /// Restore moments written by [`AdamState::to_safetensors`]; `step` is the update count.
     pub fn from_safetensors(bytes: &[u8], step: u64, file: &str, device: &burn::tensor::Device) -> Result<Self> {
-        let err = |reason: String| CoreError::Safetensors { file: file.into(), reason };
-        let st = safetensors::SafeTensors::deserialize(bytes).map_err(|e| err(e.to_string()))?;
+        let ckpt = Checkpoint::parse(&[Shard { file: file.into(), bytes }])?;
         let mut state = AdamState { step, m: Vec::new(), v: Vec::new() };
-        for i in 0..st.names().len() / 2 {
+        for i in 0..ckpt.names().count() / 2 {
             for (kind, list) in [("m", &mut state.m), ("v", &mut state.v)] {
-                let view = st.tensor(&format!("{kind}.{i}")).map_err(|e| err(e.to_string()))?;
-                let values: Vec<f32> = view.data().chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect();
-                let shape: [usize; 2] = view.shape().try_into().map_err(|_| err(format!("{kind}.{i} is not a matrix")))?;
+                let (shape, values) = ckpt.read(&format!("{kind}.{i}"))?;
+                let shape: [usize; 2] = shape.try_into().map_err(|_| CoreError::Safetensors {
+                    file: file.into(),
+                    reason: format!("{kind}.{i} is not a matrix"),
+                })?;
                 list.push(Tensor::from_data(TensorData::new(values, shape), device));
             }
         }

@@ -62,6 +62,11 @@ fn peak_rss() -> Option<u64> {
     line.split_whitespace().nth(1)?.parse::<u64>().ok().map(|kb| kb * 1024)
 }
 
+/// Deterministic, varied token ids for row `row` of a benchmark batch (as the Python twins use).
+fn synthetic_ids(row: usize, len: usize) -> Vec<u32> {
+    (0..len).map(|i| ((i * 7919 + row * 104729) % 150_000) as u32).collect()
+}
+
 /// A randomly initialised model of the requested shape on the requested device.
 fn random_model(a: &Args) -> Result<(LoadedModel, SelectedDevice)> {
     let Some(mut cfg) = Qwen3Config::preset(&a.preset) else {
@@ -94,7 +99,7 @@ fn run_train(a: Args) -> Result<()> {
     let base_rss = peak_rss();
     let examples: Vec<Example> = (0..a.batch)
         .map(|b| {
-            let ids: Vec<u32> = (0..a.seq).map(|i| ((i * 7919 + b * 104729) % 150_000) as u32).collect();
+            let ids = synthetic_ids(b, a.seq);
             let labels = ids.iter().map(|&i| i as i64).collect();
             Example { id: b.to_string(), input_ids: ids, labels }
         })
@@ -137,7 +142,7 @@ fn run_generate(a: Args) -> Result<()> {
     let (model, device) = random_model(&a)?;
     let cfg = model.config.clone();
     let prompts: Vec<Prompt> = (0..a.batch)
-        .map(|b| Prompt { ids: (0..a.prompt_len).map(|i| ((i * 7919 + b * 104729) % 150_000) as u32).collect(), seed: b as u64 })
+        .map(|b| Prompt { ids: synthetic_ids(b, a.prompt_len), seed: b as u64 })
         .collect();
     // No stop tokens: every run decodes exactly `new_tokens`.
     let params = GenerateParams { max_new_tokens: a.new_tokens, sampling: Sampling::Greedy, logprobs: 0, stop_ids: vec![], pad_id: 151_643 };
