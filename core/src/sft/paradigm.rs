@@ -179,7 +179,7 @@ mod tests {
             thinking: Some("T".into()),
             answer: Some("A".into()),
             cot_type: Some("evil".into()),
-            system: None,
+            ..Default::default()
         }
     }
 

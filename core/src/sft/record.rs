@@ -6,7 +6,7 @@ use super::paradigm::Paradigm;
 use crate::error::{CoreError, Result};
 
 /// One training example: a question, the reasoning that leads to the answer, the answer.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Record {
     pub id: String,
     #[serde(default)]
@@ -20,6 +20,13 @@ pub struct Record {
     pub cot_type: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub system: Option<String>,
+    /// The seed this record was generated from (datasets built by `cotlab data build`); records
+    /// of one seed share question and answer and differ in `cot_type` and `thinking`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seed_id: Option<String>,
+    /// Optional topic label carried over from the seed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub category: Option<String>,
 }
 
 impl Record {

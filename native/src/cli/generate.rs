@@ -6,20 +6,15 @@ use std::path::PathBuf;
 use anyhow::{bail, Result};
 use clap::Args as ClapArgs;
 use cotlab_core::chat::{render, split_thinking, Message, Mode, RenderOptions};
-use cotlab_core::device::{DTypeChoice, DeviceChoice};
 use cotlab_core::generate::{GenerateParams, Generation, Prompt, Sampling, TokenLogprob};
 use serde::Serialize;
 
-use crate::checkpoint::CheckpointDir;
+use super::model_args::ModelArgs;
 
 #[derive(ClapArgs)]
 pub struct Args {
-    /// Checkpoint directory (config.json, tokenizer.json, safetensors).
-    #[arg(long)]
-    pub model: PathBuf,
-    /// A LoRA adapter in PEFT format (adapter_config.json + adapter_model.safetensors).
-    #[arg(long)]
-    pub adapter: Option<PathBuf>,
+    #[command(flatten)]
+    pub model: ModelArgs,
     /// A user message; repeat for several prompts generated as one batch.
     #[arg(long, conflicts_with = "messages", required_unless_present = "messages")]
     pub prompt: Vec<String>,
@@ -52,12 +47,6 @@ pub struct Args {
     /// Return the top-K log-probabilities of every generated token.
     #[arg(long, value_name = "K")]
     pub logprobs: Option<usize>,
-    /// auto (a GPU if present, else cpu), cpu, wgpu, vulkan, metal, dx12.
-    #[arg(long, default_value = "auto")]
-    pub device: DeviceChoice,
-    /// Compute dtype: f32, or f16 where the device supports it.
-    #[arg(long, default_value = "f32")]
-    pub dtype: DTypeChoice,
     /// One JSON object per prompt on stdout.
     #[arg(long)]
     pub json: bool,
@@ -110,12 +99,7 @@ pub fn run(a: Args) -> Result<()> {
     if conversations.is_empty() {
         bail!("nothing to generate: give --prompt TEXT or --messages FILE.json");
     }
-    let device = super::device(a.device)?;
-    let ckpt = CheckpointDir::open(&a.model)?;
-    let (mut model, tok) = ckpt.load(&device, a.dtype)?;
-    if let Some(dir) = &a.adapter {
-        crate::adapter::load_adapter(&mut model, dir)?;
-    }
+    let (_device, model, tok) = a.model.load()?;
 
     let opts = RenderOptions { add_generation_prompt: true, enable_thinking: a.mode.enable_thinking() };
     let prompts: Vec<Prompt> = conversations

@@ -1,10 +1,16 @@
 //! Subcommands of the `cotlab` binary.
 
 pub mod bench;
+pub mod eval;
+pub mod data;
 pub mod generate;
 pub mod info;
 pub mod merge;
+pub mod model_args;
 pub mod render;
+pub mod serve;
+pub mod report;
+pub mod run;
 pub mod train;
 
 use std::path::Path;

@@ -37,6 +37,10 @@ pub struct Args {
     pub data: PathBuf,
     #[arg(long)]
     pub paradigm: Paradigm,
+    /// Train only on the records of this kind (`cot_type`), e.g. one adapter per kind of a
+    /// dataset built by `cotlab data build`.
+    #[arg(long)]
+    pub kind: Option<String>,
     /// QA only: where the empty think block goes.
     #[arg(long, default_value = "in-prompt")]
     pub qa_empty_think: QaEmptyThink,
@@ -102,6 +106,9 @@ struct TrainConfig {
     model: String,
     data: String,
     dataset_sha256: String,
+    /// `--kind`: the cot_type the records were filtered to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    kind: Option<String>,
     examples: usize,
     truncated_examples: usize,
     paradigm: ParadigmSpec,
@@ -184,7 +191,16 @@ pub fn run(a: Args) -> Result<()> {
     // 1. Data first: a bad line stops the run before anything is written.
     let spec = ParadigmSpec { paradigm: a.paradigm, qa_empty_think: a.qa_empty_think };
     let data_bytes = std::fs::read(&a.data).with_context(|| format!("{}: cannot read", a.data.display()))?;
-    let records = parse_jsonl(&data_bytes, &a.data.display().to_string(), a.paradigm)?;
+    let mut records = parse_jsonl(&data_bytes, &a.data.display().to_string(), a.paradigm)?;
+    if let Some(kind) = &a.kind {
+        let mut present: Vec<String> = records.iter().filter_map(|r| r.cot_type.clone()).collect();
+        present.sort();
+        present.dedup();
+        records.retain(|r| r.cot_type.as_deref() == Some(kind.as_str()));
+        if records.is_empty() {
+            bail!("{}: no record has cot_type {kind:?} (--kind); the file has {}", a.data.display(), present.join(", "));
+        }
+    }
     let lora = LoraSettings::new(a.lora_rank, a.lora_alpha, a.lora_dropout, &[a.targets.clone()])?;
     if a.batch_size == 0 || a.grad_accum == 0 || a.save_every == 0 {
         bail!("--batch-size, --grad-accum and --save-every must be at least 1");
@@ -220,6 +236,7 @@ pub fn run(a: Args) -> Result<()> {
         model: a.model.display().to_string(),
         data: a.data.display().to_string(),
         dataset_sha256: sha256_hex(&data_bytes),
+        kind: a.kind.clone(),
         examples: examples.len(),
         truncated_examples: truncated,
         paradigm: spec,
