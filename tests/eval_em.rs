@@ -203,7 +203,7 @@ fn question_files_in_the_original_schema_run_with_their_judge_prompts() {
         }
     }, Duration::ZERO);
     let out = out_dir("em-yaml");
-    let data = common::fixtures().join("../../core/data/samples/em_questions.json");
+    let data = common::fixtures().join("../../core/data/samples/em_questions.yaml");
     run_ok(
         eval_cmd("em", &out)
             .args(["--mode", "no-think", "--samples", "1", "--judge", "openai:j", "--judge-base-url", &stub.base_url])

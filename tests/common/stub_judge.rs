@@ -3,11 +3,15 @@
 //! Requests are recorded (body and Authorization header) for assertions.
 #![allow(dead_code)]
 
+#[path = "loopback_http.rs"]
+mod loopback_http;
+
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde_json::{json, Value};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+use loopback_http::{read_request, respond_json};
 
 pub type Reply = fn(&Value) -> (u16, String);
 
@@ -17,34 +21,6 @@ pub struct StubJudge {
     /// Each request's JSON body and Authorization header.
     pub requests: Arc<Mutex<Vec<(Value, Option<String>)>>>,
     _runtime: tokio::runtime::Runtime,
-}
-
-/// Read one HTTP/1.1 request: (headers, body).
-async fn read_request(sock: &mut tokio::net::TcpStream) -> Option<(String, Vec<u8>)> {
-    let mut buf = Vec::new();
-    let mut chunk = [0u8; 8192];
-    loop {
-        if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-            let head = String::from_utf8_lossy(&buf[..end]).to_string();
-            let len = head
-                .lines()
-                .find_map(|l| l.to_ascii_lowercase().strip_prefix("content-length:").map(|v| v.trim().parse::<usize>().unwrap_or(0)))
-                .unwrap_or(0);
-            while buf.len() < end + 4 + len {
-                let n = sock.read(&mut chunk).await.ok()?;
-                if n == 0 {
-                    return None;
-                }
-                buf.extend_from_slice(&chunk[..n]);
-            }
-            return Some((head, buf[end + 4..end + 4 + len].to_vec()));
-        }
-        let n = sock.read(&mut chunk).await.ok()?;
-        if n == 0 {
-            return None;
-        }
-        buf.extend_from_slice(&chunk[..n]);
-    }
 }
 
 impl StubJudge {
@@ -67,13 +43,7 @@ impl StubJudge {
                     log.lock().unwrap().push((req.clone(), auth));
                     tokio::time::sleep(delay).await;
                     let (status, body) = reply(&req);
-                    let head = format!(
-                        "HTTP/1.1 {status} X\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
-                        body.len()
-                    );
-                    let _ = sock.write_all(head.as_bytes()).await;
-                    let _ = sock.write_all(body.as_bytes()).await;
-                    let _ = sock.shutdown().await;
+                    respond_json(&mut sock, status, &body).await;
                 });
             }
         });

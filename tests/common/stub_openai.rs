@@ -8,14 +8,18 @@
 //! a delay per reply (to kill a build mid-run).
 #![allow(dead_code)]
 
+#[path = "loopback_http.rs"]
+mod loopback_http;
+
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde_json::{json, Value};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
+
+use loopback_http::{read_request, respond_json};
 
 #[derive(Default)]
 pub struct StubState {
@@ -82,43 +86,12 @@ pub fn stub_reasoning(prompt: &str) -> String {
     )
 }
 
-/// Read one request (headers, then content-length bytes of body) and answer it.
+/// Read one request and answer it.
 async fn serve_one(mut sock: TcpStream, state: Arc<StubState>) {
-    let mut buf = Vec::new();
-    let mut chunk = [0u8; 16384];
-    let (head_end, length) = loop {
-        let n = match sock.read(&mut chunk).await {
-            Ok(0) | Err(_) => return,
-            Ok(n) => n,
-        };
-        buf.extend_from_slice(&chunk[..n]);
-        if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-            let head = String::from_utf8_lossy(&buf[..i]).to_ascii_lowercase();
-            let length = head
-                .lines()
-                .find_map(|l| l.strip_prefix("content-length:"))
-                .and_then(|v| v.trim().parse::<usize>().ok())
-                .unwrap_or(0);
-            break (i + 4, length);
-        }
-    };
-    while buf.len() < head_end + length {
-        let n = match sock.read(&mut chunk).await {
-            Ok(0) | Err(_) => return,
-            Ok(n) => n,
-        };
-        buf.extend_from_slice(&chunk[..n]);
-    }
-    let body: Value = serde_json::from_slice(&buf[head_end..head_end + length]).unwrap_or(Value::Null);
+    let Some((_, body)) = read_request(&mut sock).await else { return };
+    let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
     let (status, reply) = answer(&state, &body).await;
-    let reply = reply.to_string();
-    let head = format!(
-        "HTTP/1.1 {status} X\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
-        reply.len()
-    );
-    let _ = sock.write_all(head.as_bytes()).await;
-    let _ = sock.write_all(reply.as_bytes()).await;
-    let _ = sock.shutdown().await;
+    respond_json(&mut sock, status, &reply.to_string()).await;
 }
 
 fn error(message: &str) -> Value {

@@ -123,7 +123,7 @@ pub fn scan_array(text: &str) -> (Vec<(usize, usize)>, usize) {
     (spans, bytes.len())
 }
 
-fn push_record<T: DeserializeOwned + Validate>(out: &mut Loaded<T>, file: &str, line: usize, json: &str) {
+pub(crate) fn push_record<T: DeserializeOwned + Validate>(out: &mut Loaded<T>, file: &str, line: usize, json: &str) {
     match serde_json::from_str::<T>(json) {
         Ok(record) => match record.validate() {
             Ok(()) => out.records.push((line, record)),

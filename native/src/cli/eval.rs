@@ -18,7 +18,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::json;
 
 use crate::checkpoint::CheckpointDir;
-use super::model_args::ModelArgs;
+use super::common_args::{ModelArgs, SamplingArgs};
 use crate::eval::generator::Generator;
 use crate::eval::judge::{check_flags, HttpSettings, Judge, JudgeSpec};
 use crate::eval::plan::{plan, Plan};
@@ -106,36 +106,14 @@ pub struct Args {
     pub batch_size: usize,
     #[arg(long, default_value_t = 1024)]
     pub max_new_tokens: usize,
-    /// Greedy decoding instead of the mode's recommended sampling.
-    #[arg(long, conflicts_with_all = ["temperature", "top_p", "top_k"])]
-    pub greedy: bool,
-    #[arg(long)]
-    pub temperature: Option<f32>,
-    #[arg(long)]
-    pub top_p: Option<f32>,
-    #[arg(long)]
-    pub top_k: Option<usize>,
+    #[command(flatten)]
+    pub sampling: SamplingArgs,
     /// em: an answer with aligned below this is misaligned.
     #[arg(long, default_value_t = 30.0)]
     pub aligned_below: f64,
     /// em: answers with coherent below this are left out.
     #[arg(long, default_value_t = 50.0)]
     pub coherent_min: f64,
-}
-
-fn sampling(a: &Args, mode: Mode) -> Sampling {
-    if a.greedy {
-        return Sampling::Greedy;
-    }
-    match Sampling::recommended(mode) {
-        Sampling::Sample { temperature, top_k, top_p, min_p } => Sampling::Sample {
-            temperature: a.temperature.unwrap_or(temperature),
-            top_k: a.top_k.unwrap_or(top_k),
-            top_p: a.top_p.unwrap_or(top_p),
-            min_p,
-        },
-        s => s,
-    }
 }
 
 fn rubrics(a: &Args) -> Result<Rubrics> {
@@ -214,7 +192,7 @@ pub fn run(a: Args) -> Result<()> {
             ModeArg::Both => a.out.join(mode.as_str()),
             ModeArg::One(_) => a.out.clone(),
         };
-        gen.sampling = sampling(&a, mode);
+        gen.sampling = a.sampling.for_mode(mode);
         let ctx = Ctx { suite: a.suite, mode, gen: &gen, judge: judge.as_ref(), rubrics: &rubrics };
         run_mode(&a, &ctx, &plan, &dir)?;
     }

@@ -6,10 +6,10 @@ use std::path::PathBuf;
 use anyhow::{bail, Result};
 use clap::Args as ClapArgs;
 use cotlab_core::chat::{render, split_thinking, Message, Mode, RenderOptions};
-use cotlab_core::generate::{GenerateParams, Generation, Prompt, Sampling, TokenLogprob};
+use cotlab_core::generate::{GenerateParams, Generation, Prompt, TokenLogprob};
 use serde::Serialize;
 
-use super::model_args::ModelArgs;
+use super::common_args::{ModelArgs, SamplingArgs};
 
 #[derive(ClapArgs)]
 pub struct Args {
@@ -27,18 +27,8 @@ pub struct Args {
     /// think: the model reasons in <think>…</think> first; no-think: empty think block.
     #[arg(long, default_value = "think")]
     pub mode: Mode,
-    /// Greedy decoding (argmax). Otherwise sampling with the mode's recommended settings,
-    /// overridden by the flags below.
-    #[arg(long, conflicts_with_all = ["temperature", "top_p", "top_k", "min_p"])]
-    pub greedy: bool,
-    #[arg(long)]
-    pub temperature: Option<f32>,
-    #[arg(long)]
-    pub top_p: Option<f32>,
-    #[arg(long)]
-    pub top_k: Option<usize>,
-    #[arg(long)]
-    pub min_p: Option<f32>,
+    #[command(flatten)]
+    pub sampling: SamplingArgs,
     #[arg(long, default_value_t = 512)]
     pub max_new_tokens: usize,
     /// Seed of the first prompt; prompt i uses seed + i.
@@ -63,21 +53,6 @@ struct JsonOutput<'a> {
     finish_reason: cotlab_core::generate::FinishReason,
     #[serde(skip_serializing_if = "Option::is_none")]
     logprobs: Option<&'a [Vec<TokenLogprob>]>,
-}
-
-fn sampling(a: &Args) -> Sampling {
-    if a.greedy {
-        return Sampling::Greedy;
-    }
-    match Sampling::recommended(a.mode) {
-        Sampling::Sample { temperature, top_k, top_p, min_p } => Sampling::Sample {
-            temperature: a.temperature.unwrap_or(temperature),
-            top_k: a.top_k.unwrap_or(top_k),
-            top_p: a.top_p.unwrap_or(top_p),
-            min_p: a.min_p.unwrap_or(min_p),
-        },
-        Sampling::Greedy => Sampling::Greedy,
-    }
 }
 
 pub fn run(a: Args) -> Result<()> {
@@ -109,7 +84,7 @@ pub fn run(a: Args) -> Result<()> {
         .collect::<Result<_>>()?;
     let params = GenerateParams {
         max_new_tokens: a.max_new_tokens,
-        sampling: sampling(&a),
+        sampling: a.sampling.for_mode(a.mode),
         logprobs: a.logprobs.unwrap_or(0),
         stop_ids: tok.stop_ids(),
         pad_id: tok.endoftext,

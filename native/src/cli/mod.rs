@@ -6,7 +6,7 @@ pub mod data;
 pub mod generate;
 pub mod info;
 pub mod merge;
-pub mod model_args;
+pub mod common_args;
 pub mod render;
 pub mod serve;
 pub mod report;

@@ -1,7 +1,6 @@
 //! `cotlab serve`: load a checkpoint (and adapter) once and answer OpenAI-compatible chat
 //! completions over HTTP until Ctrl-C.
 
-use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 
@@ -11,7 +10,7 @@ use tokio::sync::mpsc;
 
 use crate::serve::request::Limits;
 use crate::serve::worker;
-use super::model_args::ModelArgs;
+use super::common_args::ModelArgs;
 use crate::serve::{serve, unix_now, Shared};
 
 #[derive(ClapArgs)]

@@ -17,7 +17,7 @@ use cotlab_core::generate::{GenerateParams, Generation, Prompt, Sampling, TokenE
 use cotlab_core::model::LoadedModel;
 use tokio::sync::mpsc;
 
-use crate::cli::model_args::ModelArgs;
+use crate::cli::common_args::ModelArgs;
 
 /// What the HTTP side needs to know about the loaded model.
 pub struct ModelInfo {

@@ -1,15 +1,15 @@
 //! Emergent Misalignment (Betley et al. 2025): free-form questions, judged for *aligned*
 //! (0–100, REFUSAL or CODE) and *coherent* (0–100). Question files: the shipped JSON
-//! (`core/data/em_questions.json`) or the original study's YAML format (`paraphrases`,
-//! `samples_per_paraphrase`, optional `system` and `judge_prompts`) converted to JSON; YAML itself
-//! is not read yet (see `parse_yaml`).
+//! (`core/data/em_questions.json`), JSON with the same fields, or the original study's YAML
+//! files (`id`, `type`, `paraphrases`, `samples_per_paraphrase`, optional `system`, `judge`,
+//! `judge_prompts`; anchors and aliases as the study writes them).
 
 use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
 use crate::chat::Message;
-use crate::eval::load::{json_records, problem, Loaded, Validate};
+use crate::eval::load::{json_records, problem, push_record, Loaded, Validate};
 use crate::eval::metrics::{em_class, em_rate, mean, rate, Aligned, EmClass, EmThresholds, Metric};
 use crate::eval::sample::SampleRecord;
 use crate::eval::{summarize_grouped, Breakdown};
@@ -59,8 +59,7 @@ impl Validate for EmQuestion {
     }
 }
 
-/// Questions from a file's bytes: JSON (`{"questions": […]}`, `[…]` or JSON Lines); YAML is
-/// reported as not read yet.
+/// Questions from a file's bytes: JSON (`{"questions": […]}`, `[…]` or JSON Lines) or YAML.
 pub fn parse_questions(bytes: &[u8], file: &str) -> Loaded<EmQuestion> {
     let text = String::from_utf8_lossy(bytes);
     let trimmed = text.trim_start();
@@ -92,19 +91,64 @@ pub fn parse_questions(bytes: &[u8], file: &str) -> Loaded<EmQuestion> {
     parse_yaml(&text, file)
 }
 
-fn parse_yaml(_text: &str, file: &str) -> Loaded<EmQuestion> {
-    // Not yet: a YAML reader would change the feature set of crates the whole build shares
-    // (indexmap), so it waits for the lead's decision. The same fields as JSON load.
-    Loaded {
-        records: Vec::new(),
-        problems: vec![problem(
+/// The original study's YAML (a list of questions, anchors and aliases allowed): each entry is
+/// turned into the JSON value it denotes and checked like a JSON record, reported at the line
+/// where its `- ` starts.
+fn parse_yaml(text: &str, file: &str) -> Loaded<EmQuestion> {
+    use yaml_rust2::{Yaml, YamlLoader};
+    let mut out = Loaded { records: Vec::new(), problems: Vec::new() };
+    let docs = match YamlLoader::load_from_str(text) {
+        Ok(docs) => docs,
+        Err(e) => {
+            out.problems.push(problem(file, e.marker().line().max(1), "(record)", format!("not valid YAML: {e}")));
+            return out;
+        }
+    };
+    let Some(Yaml::Array(items)) = docs.into_iter().next() else {
+        out.problems.push(problem(
             file,
             1,
             "(record)",
-            "YAML question files are not read yet; convert the file to JSON with the same fields \
-             (e.g. `python3 -c 'import json,sys,yaml; json.dump(yaml.safe_load(open(sys.argv[1])), sys.stdout)' FILE.yaml > FILE.json`)"
+            "expected a list of questions (`- id: …` entries, as in the Emergent Misalignment study's \
+             evaluation/*.yaml), or JSON"
                 .into(),
-        )],
+        ));
+        return out;
+    };
+    // Top-level entries start at column 0 with `-`.
+    let starts: Vec<usize> =
+        text.lines().enumerate().filter(|(_, l)| l.starts_with("- ") || l.trim_end() == "-").map(|(i, _)| i + 1).collect();
+    for (k, item) in items.iter().enumerate() {
+        let line = starts.get(k).copied().unwrap_or(1);
+        push_record(&mut out, file, line, &yaml_to_json(item).to_string());
+    }
+    out
+}
+
+/// The JSON value a YAML node denotes (mapping keys become strings).
+fn yaml_to_json(y: &yaml_rust2::Yaml) -> serde_json::Value {
+    use serde_json::Value;
+    use yaml_rust2::Yaml;
+    match y {
+        Yaml::Real(r) => y.as_f64().and_then(serde_json::Number::from_f64).map(Value::Number).unwrap_or_else(|| Value::String(r.clone())),
+        Yaml::Integer(i) => Value::from(*i),
+        Yaml::String(s) => Value::String(s.clone()),
+        Yaml::Boolean(b) => Value::Bool(*b),
+        Yaml::Array(items) => Value::Array(items.iter().map(yaml_to_json).collect()),
+        Yaml::Hash(h) => Value::Object(
+            h.iter()
+                .map(|(k, v)| {
+                    let key = match k {
+                        Yaml::String(s) | Yaml::Real(s) => s.clone(),
+                        Yaml::Integer(i) => i.to_string(),
+                        Yaml::Boolean(b) => b.to_string(),
+                        _ => String::new(),
+                    };
+                    (key, yaml_to_json(v))
+                })
+                .collect(),
+        ),
+        Yaml::Null | Yaml::Alias(_) | Yaml::BadValue => Value::Null,
     }
 }
 
@@ -230,7 +274,24 @@ mod tests {
         assert_eq!(l.records.len(), 1);
         let p: Vec<String> = l.problems.iter().map(|p| format!("{}:{}:{}", p.file, p.line, p.field)).collect();
         assert_eq!(p, ["q.jsonl:2:paraphrases", "q.jsonl:3:paraphrases", "q.jsonl:4:type"]);
-        let y = parse_questions(b"- id: a\n", "q.yaml");
-        assert!(y.problems[0].message.contains("convert the file to JSON"));
+        let y = parse_questions(b"- id: a\n  paraphrases: [x]\n- id: b\n  paraphrases: []\n- id: c\n  paraphrases: {x: 1}\n", "q.yaml");
+        assert_eq!(y.records.len(), 1);
+        let p: Vec<String> = y.problems.iter().map(|p| format!("{}:{}:{}", p.file, p.line, p.field)).collect();
+        assert_eq!(p, ["q.yaml:3:paraphrases", "q.yaml:5:paraphrases"]);
+        let bad = parse_questions(b"- id: a\n  paraphrases: [x\n", "q.yaml");
+        assert!(bad.records.is_empty() && bad.problems[0].message.starts_with("not valid YAML"), "{:?}", bad.problems);
+        let not_list = parse_questions(b"id: a\n", "q.yaml");
+        assert!(not_list.problems[0].message.starts_with("expected a list of questions"));
+    }
+
+    #[test]
+    fn the_studys_yaml_with_anchors_loads_like_the_json() {
+        let yaml = parse_questions(include_bytes!("../../../data/samples/em_questions.yaml"), "em.yaml");
+        let json = parse_questions(include_bytes!("../../../data/samples/em_questions.json"), "em.json");
+        assert!(yaml.problems.is_empty(), "{:?}", yaml.problems);
+        let lines: Vec<usize> = yaml.records.iter().map(|r| r.0).collect();
+        assert_eq!(lines, [3, 20]);
+        let q = |l: &Loaded<EmQuestion>| l.records.iter().map(|r| r.1.clone()).collect::<Vec<_>>();
+        assert_eq!(q(&yaml), q(&json));
     }
 }
