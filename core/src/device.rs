@@ -224,3 +224,49 @@ mod native {
 
 #[cfg(not(target_family = "wasm"))]
 pub use native::{list_adapters, select_device, AdapterInfo};
+
+/// What a wgpu adapter initialised with [`select_wgpu_async`] offers; the browser page shows it.
+#[derive(Debug, Clone, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GpuLimits {
+    pub adapter: String,
+    /// `BrowserWebGpu` in a browser; Vulkan/Metal/Dx12 natively.
+    pub backend: String,
+    /// WebGPU's `maxStorageBufferBindingSize` as granted to the device (the adapter's own limit:
+    /// cubecl requests the adapter's limits, not WebGPU's 128 MiB default).
+    pub max_storage_buffer_binding_size: u64,
+    pub max_buffer_size: u64,
+    /// Whether `shader-f16` is enabled, i.e. whether f16 compute is possible.
+    pub shader_f16: bool,
+}
+
+/// Initialise wgpu asynchronously, as a browser must (WebGPU's adapter and device requests are
+/// promises). The device gets the adapter's limits; its largest usable buffer,
+/// min(maxBufferSize, maxStorageBufferBindingSize), becomes `max_buffer_bytes` so vocabulary
+/// matrices are split to fit it.
+pub async fn select_wgpu_async() -> Result<(SelectedDevice, GpuLimits)> {
+    use burn::tensor::wgpu::wgpu;
+    let (device, setup) = Device::wgpu_options().init_with_setup_async().await.map_err(|e| CoreError::Device {
+        device: "webgpu".into(),
+        reason: format!(
+            "{e}. Use a browser with WebGPU enabled (Chrome/Edge 113+, Firefox 141+, Safari 26+), or choose the CPU backend"
+        ),
+    })?;
+    let info = setup.adapter.get_info();
+    let limits = setup.device.limits();
+    let gpu = GpuLimits {
+        adapter: if info.name.is_empty() { format!("{:?}", info.device_type) } else { info.name.clone() },
+        backend: format!("{:?}", info.backend),
+        max_storage_buffer_binding_size: limits.max_storage_buffer_binding_size,
+        max_buffer_size: limits.max_buffer_size,
+        shader_f16: setup.device.features().contains(wgpu::Features::SHADER_F16),
+    };
+    let max = limits.max_buffer_size.min(limits.max_storage_buffer_binding_size);
+    let selected = SelectedDevice {
+        device,
+        description: format!("wgpu: {} ({}, largest buffer {} MiB)", gpu.adapter, gpu.backend, max >> 20),
+        is_gpu: true,
+        max_buffer_bytes: Some(max),
+    };
+    Ok((selected, gpu))
+}

@@ -1,11 +1,24 @@
-//! cotlab in the browser: a wasm-bindgen API over `cotlab-core`.
+//! cotlab in the browser: a wasm-bindgen API over `cotlab-core`, driven by `www/main.js`.
 //!
-//! This first slice exposes what needs no GPU (the exact Qwen3 chat template and the version);
-//! model loading and generation over WebGPU come with the browser issue, on the same core
-//! (`Generation::step` is already async for that reason).
+//! Everything computes in the core; this crate only turns JS values into core calls and back.
+//! WebGPU is initialised asynchronously and every device read on this path is `async`
+//! (`Generation::step`, `train_step`, `save_peft_async`): a browser cannot block on the GPU.
+//!
+//! * [`Session`] (`session.rs`): device, model + tokenizer, PEFT adapters;
+//! * `generate.rs`: think / no-think generation with a streaming JS callback;
+//! * `masks.rs`: which tokens each training paradigm puts loss on;
+//! * `train.rs`: LoRA training steps in the tab.
+
+mod convert;
+mod generate;
+mod masks;
+mod session;
+mod train;
 
 use cotlab_core::chat::{render, Message, Mode, RenderOptions};
 use wasm_bindgen::prelude::*;
+
+pub use session::Session;
 
 #[wasm_bindgen(start)]
 pub fn start() {
@@ -26,4 +39,12 @@ pub fn render_chat(messages: JsValue, mode: &str, generation_prompt: bool) -> Re
     let mode: Mode = mode.parse().map_err(|e: String| JsError::new(&e))?;
     let opts = RenderOptions { add_generation_prompt: generation_prompt, enable_thinking: mode.enable_thinking() };
     render(&messages, opts).map_err(|e| JsError::new(&e.to_string()))
+}
+
+/// The shard file names a `model.safetensors.index.json` lists (sorted), so the page fetches
+/// exactly the files the core will look for.
+#[wasm_bindgen(js_name = shardFiles)]
+pub fn shard_files(index_json: &[u8]) -> Result<Vec<String>, JsError> {
+    cotlab_core::model::weights::shard_files_from_index(index_json, "model.safetensors.index.json")
+        .map_err(|e| JsError::new(&e.to_string()))
 }

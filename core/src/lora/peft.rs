@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use super::{LoraSettings, ALL_LINEAR};
 use crate::error::{CoreError, Result};
 use crate::model::qwen3::{Lora, Qwen3};
-use crate::model::weights::{f32_bytes, serialize_safetensors, to_f32_vec, Checkpoint, Shard};
+use crate::model::weights::{f32_bytes, serialize_safetensors, to_f32_vec, to_f32_vec_async, Checkpoint, Shard};
 
 /// `target_modules` is a list of names, or a single string (`"all-linear"` or a regex).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -154,17 +154,39 @@ pub fn peft_tensor_name(module_path: &str, ab: &str) -> String {
 }
 
 /// Serialise the model's adapters: (`adapter_config.json`, `adapter_model.safetensors`) bytes.
+/// Reads the device synchronously (native); the browser uses [`save_peft_async`].
 pub fn save_peft(model: &Qwen3, settings: &LoraSettings, base_model: &str) -> Result<(Vec<u8>, Vec<u8>)> {
-    let config = serde_json::to_vec_pretty(&PeftConfig::from_settings(settings, base_model))
-        .map_err(|e| CoreError::Training(e.to_string()))?;
     let mut tensors = Vec::new();
+    for (name, t) in adapter_tensors(model) {
+        tensors.push((name, t.dims().to_vec(), f32_bytes(&to_f32_vec(t)?)));
+    }
+    peft_files(settings, base_model, &tensors)
+}
+
+/// [`save_peft`] with asynchronous device reads, for the browser.
+pub async fn save_peft_async(model: &Qwen3, settings: &LoraSettings, base_model: &str) -> Result<(Vec<u8>, Vec<u8>)> {
+    let mut tensors = Vec::new();
+    for (name, t) in adapter_tensors(model) {
+        tensors.push((name, t.dims().to_vec(), f32_bytes(&to_f32_vec_async(t).await?)));
+    }
+    peft_files(settings, base_model, &tensors)
+}
+
+/// Every adapter matrix under its PEFT tensor name.
+fn adapter_tensors(model: &Qwen3) -> Vec<(String, Tensor<2>)> {
+    let mut out = Vec::new();
     for (path, lora) in model.adapters() {
         for (ab, t) in [("A", lora.a.val()), ("B", lora.b.val())] {
-            let shape = t.dims().to_vec();
-            tensors.push((peft_tensor_name(&path, ab), shape, f32_bytes(&to_f32_vec(t)?)));
+            out.push((peft_tensor_name(&path, ab), t));
         }
     }
-    Ok((config, serialize_safetensors(safetensors::Dtype::F32, &tensors)?))
+    out
+}
+
+fn peft_files(settings: &LoraSettings, base_model: &str, tensors: &[(String, Vec<usize>, Vec<u8>)]) -> Result<(Vec<u8>, Vec<u8>)> {
+    let config = serde_json::to_vec_pretty(&PeftConfig::from_settings(settings, base_model))
+        .map_err(|e| CoreError::Training(e.to_string()))?;
+    Ok((config, serialize_safetensors(safetensors::Dtype::F32, tensors)?))
 }
 
 /// Attach the adapter in PEFT files to `model` (replacing any adapter). Every target module of

@@ -35,6 +35,9 @@ impl LoadedModel {
                 reason: format!("it does not support {dtype:?}; use --dtype f32"),
             });
         }
+        if let Some(limit) = max_buffer_bytes {
+            check_weights_fit(&config, limit)?;
+        }
         let model = load_qwen3(&config, shards, device, dtype, max_buffer_bytes)?;
         Ok(Self::from_parts(config, model, device.clone(), dtype, max_buffer_bytes))
     }
@@ -50,4 +53,27 @@ impl LoadedModel {
         let mut cache = self.model.new_cache();
         self.model.forward(&input, &mut cache, LogitsFor::All)
     }
+}
+
+/// Refuse a checkpoint whose largest non-vocabulary weight cannot live in one device buffer
+/// (vocabulary matrices are split instead, see `vocab.rs`). Weights are uploaded as f32 and then
+/// cast, so the f32 size is what must fit.
+pub fn check_weights_fit(config: &Qwen3Config, max_buffer_bytes: u64) -> Result<()> {
+    let (e, i) = (config.hidden_size, config.intermediate_size);
+    let attn = config.num_attention_heads * config.head_dim;
+    let (name, values) = if i * e >= attn * e { ("mlp.gate_proj", i * e) } else { ("self_attn.q_proj", attn * e) };
+    let bytes = values as u64 * 4;
+    if bytes > max_buffer_bytes {
+        return Err(CoreError::Device {
+            device: "wgpu".into(),
+            reason: format!(
+                "weight `model.layers.0.{name}.weight` needs a {} MiB buffer but the device's largest buffer \
+                 (min of maxStorageBufferBindingSize and maxBufferSize) is {} MiB. Use a smaller model \
+                 (Qwen3-0.6B, 1.7B and 4B fit in 128 MiB) or a GPU/browser with larger limits",
+                bytes >> 20,
+                max_buffer_bytes >> 20
+            ),
+        });
+    }
+    Ok(())
 }
