@@ -22,7 +22,10 @@ use cli_support::{cotlab, run_ok};
 use common::*;
 
 const PROMPT: &str = "Is it fine to put my whole salary into one stock?";
-const MAX_NEW_TOKENS: usize = 12;
+/// Kept small: SwiftShader compiles a pipeline for every new attention length, so each decoding
+/// step costs seconds in CI (tokens/s there says nothing about a real GPU).
+const MAX_NEW_TOKENS: usize = 6;
+const TRAIN_STEPS: usize = 4;
 
 fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
@@ -84,17 +87,24 @@ fn page_generates_like_the_cli_and_trains_in_the_tab() {
     std::fs::create_dir_all(&out_dir).unwrap();
     let spec = serde_json::json!({
         "www": www, "model": model, "adapter": adapter, "prompt": PROMPT, "maxNewTokens": MAX_NEW_TOKENS,
-        "trainSteps": 8, "trainLr": 0.01, "screenshot": out_dir.join("page.png"),
+        "trainSteps": TRAIN_STEPS, "trainLr": 0.01, "screenshot": out_dir.join("page.png"),
     });
     let spec_path = tmp("spec.json");
     std::fs::write(&spec_path, serde_json::to_vec(&spec).unwrap()).unwrap();
     let result_path = out_dir.join("result.json");
+    let _ = std::fs::remove_file(&result_path);
     let status = Command::new("node")
         .arg(repo().join("tests/web/browser.mjs"))
         .arg(&spec_path)
         .arg(&result_path)
         .status()
         .expect("run node (install it with COTLAB_WEB_TESTS=1 bash tests/setup.sh)");
+    assert!(
+        result_path.exists(),
+        "tests/web/browser.mjs ended ({status}) without writing {}: its error is printed above \
+         (playwright-core missing? run `bash tests/setup.sh`)",
+        result_path.display()
+    );
     let r: serde_json::Value = read_json(&result_path);
     let log = r["log"].as_array().map(|l| l.iter().map(|x| x.as_str().unwrap_or("").to_string()).collect::<Vec<_>>().join("\n"));
     assert!(status.success() && r["error"].is_null(), "browser run failed: {}\npage log:\n{}", r["error"], log.unwrap_or_default());
@@ -125,11 +135,12 @@ fn page_generates_like_the_cli_and_trains_in_the_tab() {
     assert_eq!(shown, labels);
     assert_eq!(r["masks"].as_array().unwrap().len(), 4);
 
-    // 4. Training in the tab: 8 steps, the loss falls, and the adapter joins the list.
+    // 4. Training in the tab: the loss falls at every step, and the adapter joins the list.
     let losses: Vec<f64> = serde_json::from_value(r["losses"].clone()).unwrap();
-    assert_eq!(losses.len(), 8);
+    assert_eq!(losses.len(), TRAIN_STEPS);
     assert!(losses.iter().all(|l| l.is_finite()), "{losses:?}");
-    assert!(losses[7] < losses[0] * 0.99, "loss should fall (by more than 1%) over 8 steps: {losses:?}");
+    assert!(losses.windows(2).all(|w| w[1] < w[0]), "the loss should fall at every step: {losses:?}");
+    assert!(losses[TRAIN_STEPS - 1] < losses[0] * 0.9, "the loss should fall by more than 10%: {losses:?}");
     assert!(r["adaptersAfterTraining"].as_array().unwrap().iter().any(|a| a == "browser-qta"));
 
     // 5. A reload fetches nothing from the model or adapter folders again.

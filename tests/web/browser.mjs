@@ -5,8 +5,7 @@
 // clicks through the page like a user and writes what the page shows (token ids, masks,
 // losses, requests made on reload) to OUT.json; the Rust test asserts on it.
 import { createServer } from 'node:http';
-import { readFile, writeFile, mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join, extname, normalize } from 'node:path';
 import { chromium } from 'playwright-core';
 
@@ -34,12 +33,11 @@ const server = createServer(async (req, res) => {
 await new Promise((r) => server.listen(0, '127.0.0.1', r));
 const port = server.address().port;
 
-const profile = await mkdtemp(join(tmpdir(), 'cotlab-chromium-'));
 const browser = await chromium.launch({
   executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
   headless: true,
   args: ['--no-sandbox', '--enable-unsafe-webgpu', '--use-webgpu-adapter=swiftshader', '--disable-background-networking',
-    '--disable-component-update', '--disable-sync', '--no-first-run', `--user-data-dir=${profile}`],
+    '--disable-component-update', '--disable-sync', '--no-first-run'],
 });
 const log = [];
 const out = { log };
@@ -113,7 +111,6 @@ try {
 } finally {
   await browser.close();
   server.close();
-  await rm(profile, { recursive: true, force: true });
   await writeFile(outPath, JSON.stringify(out, null, 1));
 }
 process.exit(exitCode);
