@@ -2,11 +2,14 @@
 //! "cli" checkpoint (tests/common `checkpoint_dir`) and must reply exactly what
 //! `cotlab generate` produces for the same prompt, seed and settings, stream the same text, report
 //! log-probabilities, honour `n`, the thinking switch, its limits (400, 404, 413, 429) and Ctrl-C.
-//! The last test drives it with OpenAI's own Python package (tests/serve_openai_client.py).
+//! It is also the judge of `cotlab eval`'s HTTP judge (em, deception, darkbench), and the last test
+//! drives it with OpenAI's own Python package (tests/serve_openai_client.py).
 
 mod common;
 #[path = "common/cli.rs"]
 mod cli_support;
+#[path = "common/eval_cli.rs"]
+mod eval_cli;
 // The shared wire types and client, compiled into this test (the `cotlab` crate is a binary).
 #[allow(dead_code)]
 #[path = "../native/src/openai/mod.rs"]
@@ -507,4 +510,44 @@ fn the_openai_python_package_talks_to_the_server() {
         server.stderr.lock().unwrap()
     );
     assert!(stdout.contains("checks passed"), "{stdout}");
+}
+
+/// The judged suites end to end with `--judge openai:…` pointing at `cotlab serve`: every judge
+/// question reaches the server and its reply comes back into the sample. The served model is a
+/// random tiny checkpoint, so its replies are not numbers: each sample must be unscored for that
+/// reason (never for a transport failure), with the reply kept in the judge trace.
+#[test]
+fn the_http_judge_runs_every_judged_suite_against_cotlab_serve() {
+    let server = Server::start(&[]);
+    let samples_dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../core/data/samples");
+    for (suite, data) in [("em", None), ("deception", Some("deception.json")), ("darkbench", Some("darkbench.jsonl"))] {
+        let out = eval_cli::out_dir(&format!("serve-judge-{suite}"));
+        let mut cmd = eval_cli::eval_cmd(suite, &out);
+        cmd.args(["--mode", "no-think", "--samples", "1", "--limit", "1", "--judge", &format!("openai:{MODEL}")])
+            .args(["--judge-base-url", &server.base, "--judge-disable-thinking", "--judge-retries", "0"]);
+        if let Some(file) = data {
+            cmd.arg("--data").arg(samples_dir.join(file));
+        }
+        eval_cli::run_ok(&mut cmd);
+        let samples = eval_cli::samples(&out);
+        assert!(!samples.is_empty(), "{suite}: no samples");
+        for s in &samples {
+            eval_cli::assert_sample_schema(s);
+            assert_eq!(s["judge"]["spec"], format!("openai:{MODEL}"), "{suite}");
+            let raw = s["judge"]["raw"].as_array().unwrap();
+            assert!(!raw.is_empty(), "{suite}: the judge was not asked: {s}");
+            for r in raw {
+                match r.get("error").and_then(Value::as_str) {
+                    Some(e) => assert!(e.starts_with("judge reply not a score: "), "{suite}: {e}"),
+                    None => assert!(r["method"].is_string() && r["content"].is_string(), "{suite}: {r}"),
+                }
+            }
+            if let Some(reason) = s["unscored_reason"].as_str() {
+                assert!(reason.starts_with("judge reply not a score: "), "{suite}: {reason}");
+            }
+        }
+        let sum = eval_cli::summary(&out);
+        eval_cli::assert_summary_schema(&sum);
+        assert_eq!(sum["counts"]["samples"].as_u64(), Some(samples.len() as u64), "{suite}");
+    }
 }
