@@ -142,12 +142,13 @@ fn cell_n_runs_exactly_that_cell_and_the_slurm_task_reproduces_it() {
 }
 
 #[test]
-fn a_failed_cell_is_recorded_the_others_finish_and_a_rerun_redoes_only_it() {
+fn a_failed_cell_is_recorded_the_others_finish_in_parallel_and_a_rerun_redoes_only_it() {
     let dir = tmp("fail");
     // No record has the kind `nosuchkind`: its training fails, the others must still run.
     let exp = write_experiment(&dir, &["nosuchkind", "evil"], "");
     let run = dir.join("run");
-    let out = cotlab().args(["run"]).arg(&exp).arg("--out").arg(&run).output().unwrap();
+    // Two workers (`--devices`, as with two GPUs): cells run in parallel, a failure stays in its cell.
+    let out = cotlab().args(["run"]).arg(&exp).arg("--out").arg(&run).args(["--devices", "cpu,cpu"]).output().unwrap();
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("1 cell(s) failed"), "{stderr}");
