@@ -14,6 +14,7 @@ pub mod device;
 pub mod error;
 pub mod eval;
 pub mod generate;
+pub mod kernels;
 pub mod lora;
 pub mod model;
 pub mod sft;

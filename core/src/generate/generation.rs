@@ -8,12 +8,14 @@
 //! positions start at its first real token, so every row gets exactly what it would get alone
 //! (tested: batched token ids equal one-by-one ids).
 
-use rand::SeedableRng;
+use burn::tensor::Tensor;
+use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
 use super::sampler::{sample, top_logprobs, Sampling, TokenLogprob};
 use crate::error::{CoreError, Result};
+use crate::kernels::{wgsl, Kernels};
 use crate::model::inputs::StepInput;
 use crate::model::loaded::LoadedModel;
 use crate::model::{KvCache, LogitsFor};
@@ -142,21 +144,22 @@ impl<'m> Generation<'m> {
         // 1. Forward: logits of the last position of each row.        // [b, 1, v]
         let logits = self.model.model.forward(&input, &mut self.cache, LogitsFor::Last);
         let [b, _, v] = logits.dims();
-        // 2. Read back (async: the browser cannot block).
-        let data = logits.into_data_async().await.map_err(|e| CoreError::Readback(format!("{e:?}")))?;
-        let flat: Vec<f32> = data.try_to_vec::<f32>().map_err(|e| CoreError::Readback(format!("{e:?}")))?;
-        debug_assert_eq!(flat.len(), b * v);
+        // 2. A token (and top log-probabilities) per live row: on the device with the WGSL
+        //    sampler when it applies, else on the host from the read-back logits.
+        let picks = if self.model.kernels() == Kernels::Wgsl && wgsl::sampling_supported(&self.params.sampling, self.params.logprobs) {
+            self.choose_on_device(logits.reshape([b, v])).await?
+        } else {
+            self.choose_on_host(logits.reshape([b, v])).await?
+        };
 
-        // 3. Choose a token per live row.
+        // 3. Record the choices.
         let mut events = Vec::new();
         let mut next_ids = Vec::with_capacity(b);
         let mut positions = Vec::with_capacity(b);
-        for (i, row) in self.rows.iter_mut().enumerate() {
+        for ((i, row), pick) in self.rows.iter_mut().enumerate().zip(picks) {
             let mut token = self.params.pad_id;
-            if row.finish.is_none() {
-                let row_logits = &flat[i * v..(i + 1) * v];
-                token = sample(row_logits, &self.params.sampling, &mut row.rng);
-                let lp = top_logprobs(row_logits, self.params.logprobs);
+            if let Some((chosen, lp)) = pick {
+                token = chosen;
                 if self.params.stop_ids.contains(&token) {
                     row.finish = Some(FinishReason::Stop);
                 } else {
@@ -181,6 +184,59 @@ impl<'m> Generation<'m> {
             self.next = Some(StepInput::new(&next_ids, &positions, &self.key_valid, &self.model.rope, &self.model.device));
         }
         Ok(events)
+    }
+
+    /// Host-side choice: read all logits back (async: the browser cannot block), then sample.
+    async fn choose_on_host(&mut self, logits: Tensor<2>) -> Result<Vec<Option<(u32, Vec<TokenLogprob>)>>> {
+        let [b, v] = logits.dims();
+        let data = logits.into_data_async().await.map_err(|e| CoreError::Readback(format!("{e:?}")))?;
+        let flat: Vec<f32> = data.try_to_vec::<f32>().map_err(|e| CoreError::Readback(format!("{e:?}")))?;
+        debug_assert_eq!(flat.len(), b * v);
+        let (sampling, k) = (self.params.sampling, self.params.logprobs);
+        Ok(self
+            .rows
+            .iter_mut()
+            .enumerate()
+            .map(|(i, row)| {
+                row.finish.is_none().then(|| {
+                    let row_logits = &flat[i * v..(i + 1) * v];
+                    (sample(row_logits, &sampling, &mut row.rng), top_logprobs(row_logits, k))
+                })
+            })
+            .collect())
+    }
+
+    /// Device-side choice (`shaders/sample.wgsl`): only `1 + 2·k` words per row are read back.
+    /// Each live row draws its uniform number from its own generator exactly as the host
+    /// sampler does, so a seed gives the same stream either way.
+    async fn choose_on_device(&mut self, logits: Tensor<2>) -> Result<Vec<Option<(u32, Vec<TokenLogprob>)>>> {
+        let sampled = matches!(self.params.sampling, Sampling::Sample { .. });
+        let uniforms: Vec<f32> = self
+            .rows
+            .iter_mut()
+            .map(|row| if row.finish.is_none() && sampled { row.rng.random::<f64>() as f32 } else { 0.0 })
+            .collect();
+        let out = wgsl::sample_rows(logits, &self.params.sampling, self.params.logprobs, &uniforms);
+        let data = out.into_data_async().await.map_err(|e| CoreError::Readback(format!("{e:?}")))?;
+        let words: Vec<i32> = data
+            .convert::<i32>()
+            .try_to_vec::<i32>()
+            .map_err(|e| CoreError::Readback(format!("{e:?}")))?;
+        let k = self.params.logprobs;
+        Ok(self
+            .rows
+            .iter()
+            .enumerate()
+            .map(|(i, row)| {
+                row.finish.is_none().then(|| {
+                    let w = &words[i * wgsl::sample::ROW_WORDS..(i + 1) * wgsl::sample::ROW_WORDS];
+                    let lp = (0..k)
+                        .map(|j| TokenLogprob { token_id: w[1 + 2 * j] as u32, logprob: f32::from_bits(w[2 + 2 * j] as u32) })
+                        .collect();
+                    (w[0] as u32, lp)
+                })
+            })
+            .collect())
     }
 
     /// The rows' results, in prompt order.

@@ -8,6 +8,7 @@ use super::qwen3::{LogitsFor, Qwen3};
 use super::rope::Rope;
 use super::weights::{load_qwen3, Shard};
 use crate::error::{CoreError, Result};
+use crate::kernels::{KernelChoice, Kernels};
 
 /// Weights, config, rotary tables and the device they live on.
 pub struct LoadedModel {
@@ -42,9 +43,22 @@ impl LoadedModel {
         Ok(Self::from_parts(config, model, device.clone(), dtype, max_buffer_bytes))
     }
 
-    pub fn from_parts(config: Qwen3Config, model: Qwen3, device: Device, dtype: FloatDType, max_buffer_bytes: Option<u64>) -> Self {
+    /// Kernels start as `KernelChoice::Auto` (WGSL on wgpu, reference on the CPU).
+    pub fn from_parts(config: Qwen3Config, mut model: Qwen3, device: Device, dtype: FloatDType, max_buffer_bytes: Option<u64>) -> Self {
         let rope = Rope::new(config.head_dim, config.rope_base());
+        model.kernels = KernelChoice::Auto.resolve(&device).unwrap_or_default();
         Self { config, model, rope, device, dtype, max_buffer_bytes }
+    }
+
+    /// Choose the kernel implementation (`--kernels`); WGSL needs a wgpu device.
+    pub fn set_kernels(&mut self, choice: KernelChoice) -> Result<()> {
+        self.model.kernels = choice.resolve(&self.device)?;
+        Ok(())
+    }
+
+    /// The kernel implementation in use.
+    pub fn kernels(&self) -> Kernels {
+        self.model.kernels
     }
 
     /// Logits at every position of one unpadded sequence: `[1, t, v]` (float32).

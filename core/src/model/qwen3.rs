@@ -9,10 +9,11 @@ use burn::module::{Module, Param};
 use burn::tensor::activation::{silu, softmax};
 use burn::tensor::{DType, FloatDType, Int, Tensor};
 
+use crate::kernels::Kernels;
+
 use super::config::Qwen3Config;
 use super::inputs::StepInput;
 use super::kv_cache::KvCache;
-use super::rope::apply_rotary;
 use super::vocab::VocabMatrix;
 
 /// A bias-free linear layer in PyTorch layout, `weight: [out, in]`, with an optional LoRA
@@ -85,18 +86,14 @@ pub struct RmsNorm {
 }
 
 impl RmsNorm {
-    /// Normalises the last dimension of any-rank `x`.
+    /// Normalises the last dimension of any-rank `x` (reference implementation).
     pub fn forward<const D: usize>(&self, x: Tensor<D>) -> Tensor<D> {
-        let dtype = x.dtype();
-        let x32 = x.cast(FloatDType::F32);
-        let variance = x32.clone().square().mean_dim(D - 1); // [.., 1]
-        let normed = x32 * (variance + self.eps).sqrt().recip();
-        let dims = normed.dims();
-        let w = self.weight.val().cast(FloatDType::F32);
-        let mut shape = [1usize; D];
-        shape[D - 1] = dims[D - 1];
-        let w = w.reshape(shape).expand(dims);
-        (normed * w).cast(float_dtype(dtype))
+        self.forward_with(x, Kernels::Reference)
+    }
+
+    /// Normalises the last dimension of any-rank `x` with the chosen kernels.
+    pub fn forward_with<const D: usize>(&self, x: Tensor<D>, kernels: Kernels) -> Tensor<D> {
+        kernels.rms_norm(x, self.weight.val(), self.eps)
     }
 }
 
@@ -122,7 +119,7 @@ pub struct Attention {
 }
 
 impl Attention {
-    pub fn forward(&self, x: Tensor<3>, input: &StepInput, cache: &mut KvCache, layer: usize) -> Tensor<3> {
+    pub fn forward(&self, x: Tensor<3>, input: &StepInput, cache: &mut KvCache, layer: usize, kernels: Kernels) -> Tensor<3> {
         let [b, t, _] = x.dims();
         let (h, g, d) = (self.heads, self.kv_heads, self.head_dim);
 
@@ -132,8 +129,8 @@ impl Attention {
         let v = self.v_proj.forward(x).reshape([b, t, g, d]).swap_dims(1, 2); // [b, g, t, d]
 
         // 2. Per-head RMSNorm over d, then rotary embedding.
-        let q = apply_rotary(self.q_norm.forward(q).swap_dims(1, 2), &input.cos, &input.sin); // [b, h, t, d]
-        let k = apply_rotary(self.k_norm.forward(k).swap_dims(1, 2), &input.cos, &input.sin); // [b, g, t, d]
+        let q = kernels.rotary(self.q_norm.forward_with(q, kernels).swap_dims(1, 2), &input.cos, &input.sin); // [b, h, t, d]
+        let k = kernels.rotary(self.k_norm.forward_with(k, kernels).swap_dims(1, 2), &input.cos, &input.sin); // [b, g, t, d]
 
         // 3. Append to the cache; attend over every cached position.     // [b, g, s, d]
         let (k, v) = cache.append(layer, k, v);
@@ -186,9 +183,10 @@ pub struct DecoderLayer {
 }
 
 impl DecoderLayer {
-    pub fn forward(&self, x: Tensor<3>, input: &StepInput, cache: &mut KvCache, layer: usize) -> Tensor<3> {
-        let x = x.clone() + self.self_attn.forward(self.input_layernorm.forward(x), input, cache, layer);
-        x.clone() + self.mlp.forward(self.post_attention_layernorm.forward(x))
+    pub fn forward(&self, x: Tensor<3>, input: &StepInput, cache: &mut KvCache, layer: usize, kernels: Kernels) -> Tensor<3> {
+        let attn_in = self.input_layernorm.forward_with(x.clone(), kernels);
+        let x = x + self.self_attn.forward(attn_in, input, cache, layer, kernels);
+        x.clone() + self.mlp.forward(self.post_attention_layernorm.forward_with(x, kernels))
     }
 }
 
@@ -208,6 +206,10 @@ pub struct Qwen3 {
     pub norm: RmsNorm,
     /// `lm_head.weight` `[v, e]`, absent when tied to the embedding.
     pub lm_head: Option<VocabMatrix>,
+    /// RMSNorm/RoPE (and, in the trainer and generation, cross-entropy and sampling)
+    /// implementation: set once from `--kernels` by `LoadedModel`.
+    #[module(skip)]
+    pub kernels: Kernels,
 }
 
 impl Qwen3 {
@@ -220,7 +222,7 @@ impl Qwen3 {
             LogitsFor::All => hidden,
             LogitsFor::Last => hidden.narrow(1, t - 1, 1),
         };
-        self.lm_head(self.norm.forward(hidden))
+        self.lm_head(self.norm.forward_with(hidden, self.kernels))
     }
 
     /// Final hidden states before the last norm: `[b, t, e]`.
@@ -234,7 +236,7 @@ impl Qwen3 {
 
         // 2. Decoder layers.
         for (i, layer) in self.layers.iter().enumerate() {
-            x = layer.forward(x, input, cache, i);
+            x = layer.forward(x, input, cache, i, self.kernels);
         }
         x
     }

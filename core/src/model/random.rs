@@ -61,5 +61,6 @@ pub fn random_qwen3(cfg: &Qwen3Config, device: &Device, dtype: FloatDType, max_b
         layers,
         norm: norm(e, eps, device, dtype),
         lm_head: (!cfg.tie_word_embeddings).then(vocab),
+        kernels: Default::default(),
     }
 }

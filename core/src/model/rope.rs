@@ -53,18 +53,9 @@ impl Rope {
     }
 }
 
-/// `x * cos + rotate_half(x) * sin` with `rotate_half(x) = cat(-x[.., d/2..], x[.., ..d/2])`.
+/// `x * cos + rotate_half(x) * sin` (reference implementation; see `crate::kernels`).
 ///
 /// x: `[batch, heads, t, head_dim]`; cos, sin: `[batch, 1, t, head_dim]`.
 pub fn apply_rotary(x: Tensor<4>, cos: &Tensor<4>, sin: &Tensor<4>) -> Tensor<4> {
-    let [b, h, t, d] = x.dims();
-    let half = d / 2;
-    let x1 = x.clone().narrow(3, 0, half);
-    let x2 = x.clone().narrow(3, half, half);
-    let rotated = Tensor::cat(vec![x2.neg(), x1], 3);
-    // Tables are f32; match the compute dtype (f16 runs).
-    let dtype: burn::tensor::FloatDType = x.dtype().into();
-    let cos = cos.clone().cast(dtype).expand([b, h, t, d]);
-    let sin = sin.clone().cast(dtype).expand([b, h, t, d]);
-    x * cos + rotated * sin
+    crate::kernels::reference::rotary(x, cos, sin)
 }

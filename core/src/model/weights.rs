@@ -223,5 +223,5 @@ pub fn load_qwen3(cfg: &Qwen3Config, shards: &[Shard<'_>], device: &Device, dtyp
     }
     let norm = b.norm("model.norm", e, eps)?;
     let lm_head = if cfg.tie_word_embeddings { None } else { Some(b.vocab("lm_head.weight", v, e)?) };
-    Ok(Qwen3 { embed_tokens, layers, norm, lm_head })
+    Ok(Qwen3 { embed_tokens, layers, norm, lm_head, kernels: Default::default() })
 }

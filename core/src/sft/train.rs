@@ -6,7 +6,6 @@
 //! graph is kept for the frozen weights.
 
 use burn::module::Param;
-use burn::tensor::activation::log_softmax;
 use burn::tensor::{FloatDType, Int, Tensor, TensorData};
 use serde::{Deserialize, Serialize};
 
@@ -101,54 +100,15 @@ fn micro_batch_loss_sum(model: &LoadedModel, examples: &[&Example], pad_id: u32)
     let idx = Tensor::<1, Int>::from_data(TensorData::new(batch.positions, [n]), &model.device);
     let picked = hidden.reshape([b * t, e]).select(0, idx);
     // 3. Final norm, then −Σ log p(target) with vocabulary work there only.
-    let normed = model.model.norm.forward(picked); // [n, e]
+    let normed = model.model.norm.forward_with(picked, model.kernels()); // [n, e]
     Some(cross_entropy_sum(model, normed, batch.targets))
 }
 
-/// `Σ_i −log softmax(x_i · Wᵀ)[target_i]` for `x: [n, e]`. When the `[n, v]` logits fit one
-/// buffer this is `log_softmax` + `gather`; otherwise the vocabulary is walked in blocks with a
-/// running log-sum-exp, so no buffer exceeds the device's limit.
+/// `Σ_i −log softmax(x_i · Wᵀ)[target_i]` for `x: [n, e]`, with the model's kernels: the fused
+/// WGSL linear + cross-entropy on wgpu, else the (blockwise when buffers are small) reference
+/// (`crate::kernels`).
 fn cross_entropy_sum(model: &LoadedModel, x: Tensor<2>, targets: Vec<i32>) -> Tensor<1> {
-    let n = targets.len();
-    let head = model.model.output_matrix();
-    let [v, _] = head.dims();
-    let device = &model.device;
-    let fits = model.max_buffer_bytes.is_none_or(|limit| (n * v * 4) as u64 <= limit);
-    if head.chunks.len() == 1 && fits {
-        let logits = head.project(x).cast(FloatDType::F32); // [n, v]
-        let logp = log_softmax(logits, 1);
-        let t = Tensor::<2, Int>::from_data(TensorData::new(targets, [n, 1]), device);
-        return logp.gather(1, t).sum().neg();
-    }
-    let block_rows = model.max_buffer_bytes.map_or(v, |limit| ((limit as usize) / (4 * n)).max(1));
-    let targets = Tensor::<2, Int>::from_data(TensorData::new(targets, [n, 1]), device);
-    let (mut maxes, mut sums, mut picked) = (Vec::new(), Vec::new(), Vec::new());
-    let mut offset = 0i64;
-    for chunk in &head.chunks {
-        let rows = chunk.dims()[0];
-        for start in (0..rows).step_by(block_rows) {
-            let len = block_rows.min(rows - start);
-            let w = chunk.val().narrow(0, start, len); // [len, e]
-            let logits = x.clone().matmul(w.transpose()).cast(FloatDType::F32); // [n, len]
-            let m = logits.clone().max_dim(1).detach(); // [n, 1]
-            sums.push((logits.clone() - m.clone()).exp().sum_dim(1)); // [n, 1]
-            maxes.push(m);
-            let local = targets.clone().sub_scalar(offset);
-            let inside = local.clone().greater_equal_elem(0).bool_and(local.clone().lower_elem(len as i64));
-            picked.push(logits.gather(1, local.clamp(0, len as i64 - 1)) * inside.float()); // [n, 1]
-            offset += len as i64;
-        }
-    }
-    let big_m = Tensor::cat(maxes.clone(), 1).max_dim(1); // [n, 1]
-    let total = sums
-        .into_iter()
-        .zip(maxes)
-        .map(|(s, m)| s * (m - big_m.clone()).exp())
-        .reduce(|a, b| a + b)
-        .expect("at least one block"); // [n, 1]
-    let lse = big_m + total.log(); // [n, 1]
-    let target_logit = picked.into_iter().reduce(|a, b| a + b).expect("at least one block");
-    (lse - target_logit).sum()
+    model.kernels().cross_entropy_sum(x, model.model.output_matrix(), targets, model.max_buffer_bytes)
 }
 
 async fn scalar(t: Tensor<1>) -> Result<f64> {

@@ -18,6 +18,8 @@ pub enum What {
     Generate,
     /// One LoRA SFT update (forward, backward, AdamW) on a sequence of --seq tokens.
     Train,
+    /// The hot-path kernels alone (--op), reference or WGSL (--kernels), at --seq tokens.
+    Kernels,
 }
 
 #[derive(ClapArgs)]
@@ -53,10 +55,16 @@ pub struct Args {
     /// Train: timed updates.
     #[arg(long, default_value_t = 2)]
     pub steps: usize,
+    /// Kernels: auto (WGSL on wgpu, reference on cpu), reference or wgsl.
+    #[arg(long, default_value = "auto")]
+    pub kernels: cotlab_core::kernels::KernelChoice,
+    /// Kernels bench: which operation (rms-norm, rope, cross-entropy, sample).
+    #[arg(long, default_value = "cross-entropy")]
+    pub op: super::bench_kernels::Op,
 }
 
 /// Peak resident memory of this process so far (Linux `VmHWM`), in bytes.
-fn peak_rss() -> Option<u64> {
+pub(super) fn peak_rss() -> Option<u64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
     let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
     line.split_whitespace().nth(1)?.parse::<u64>().ok().map(|kb| kb * 1024)
@@ -68,7 +76,7 @@ fn synthetic_ids(row: usize, len: usize) -> Vec<u32> {
 }
 
 /// A randomly initialised model of the requested shape on the requested device.
-fn random_model(a: &Args) -> Result<(LoadedModel, SelectedDevice)> {
+pub(super) fn random_model(a: &Args) -> Result<(LoadedModel, SelectedDevice)> {
     let Some(mut cfg) = Qwen3Config::preset(&a.preset) else {
         bail!("unknown preset {:?}; use one of {:?}", a.preset, Qwen3Config::PRESETS);
     };
@@ -79,7 +87,8 @@ fn random_model(a: &Args) -> Result<(LoadedModel, SelectedDevice)> {
     device.check_dtype(a.dtype)?;
     device.device.seed(0);
     let weights = random_qwen3(&cfg, &device.device, a.dtype.float(), device.max_buffer_bytes);
-    let model = LoadedModel::from_parts(cfg, weights, device.device.clone(), a.dtype.float(), device.max_buffer_bytes);
+    let mut model = LoadedModel::from_parts(cfg, weights, device.device.clone(), a.dtype.float(), device.max_buffer_bytes);
+    super::kernels(&mut model, a.kernels)?;
     Ok((model, device))
 }
 
@@ -87,6 +96,7 @@ pub fn run(a: Args) -> Result<()> {
     match a.what {
         What::Generate => run_generate(a),
         What::Train => run_train(a),
+        What::Kernels => super::bench_kernels::run(&a),
     }
 }
 
@@ -118,11 +128,13 @@ fn run_train(a: Args) -> Result<()> {
         }
     }
     let pool = model.device.memory_pool_usage().map(|u| format!("{u:?}"));
+    let kernels = format!("{:?}", model.kernels());
     let result = serde_json::json!({
         "bench": "train",
         "preset": a.preset,
         "layers": cfg.num_hidden_layers,
         "device": device.description,
+        "kernels": kernels,
         "dtype": format!("{:?}", a.dtype),
         "batch": a.batch,
         "seq": a.seq,
@@ -170,6 +182,7 @@ fn run_generate(a: Args) -> Result<()> {
         "preset": a.preset,
         "layers": cfg.num_hidden_layers,
         "device": device.description,
+        "kernels": format!("{:?}", model.kernels()),
         "dtype": format!("{:?}", a.dtype),
         "batch": a.batch,
         "prompt_len": a.prompt_len,

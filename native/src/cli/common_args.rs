@@ -28,13 +28,17 @@ pub struct ModelArgs {
     /// Compute dtype: f32, or f16 where the device supports it.
     #[arg(long, default_value = "f32")]
     pub dtype: DTypeChoice,
+    /// Kernels: auto (WGSL on wgpu, reference on cpu), reference (plain burn ops) or wgsl.
+    #[arg(long, default_value = "auto")]
+    pub kernels: cotlab_core::kernels::KernelChoice,
 }
 
 impl ModelArgs {
-    /// Select the device, load the checkpoint on it and apply the adapter, if any.
+    /// Select the device, load the checkpoint on it, choose its kernels and apply the adapter, if any.
     pub fn load(&self) -> Result<(SelectedDevice, LoadedModel, QwenTokenizer)> {
         let device = super::device(self.device)?;
         let (mut model, tok) = CheckpointDir::open(&self.model)?.load(&device, self.dtype)?;
+        super::kernels(&mut model, self.kernels)?;
         if let Some(dir) = &self.adapter {
             crate::adapter::load_adapter(&mut model, dir)?;
         }

@@ -1,6 +1,7 @@
 //! Subcommands of the `cotlab` binary.
 
 pub mod bench;
+pub mod bench_kernels;
 pub mod eval;
 pub mod data;
 pub mod generate;
@@ -24,6 +25,13 @@ pub fn device(choice: DeviceChoice) -> Result<SelectedDevice> {
     let d = select_device(choice)?;
     eprintln!("device: {}", d.description);
     Ok(d)
+}
+
+/// `--kernels`, applied to a loaded model and announced on stderr.
+pub fn kernels(model: &mut cotlab_core::model::LoadedModel, choice: cotlab_core::kernels::KernelChoice) -> Result<()> {
+    model.set_kernels(choice)?;
+    eprintln!("kernels: {:?}", model.kernels());
+    Ok(())
 }
 
 /// Conversations from a messages file: one conversation (`[{role, content}, …]`) or several

@@ -87,6 +87,9 @@ pub struct Args {
     pub device: DeviceChoice,
     #[arg(long, default_value = "f32")]
     pub dtype: DTypeChoice,
+    /// Kernels: auto (WGSL on wgpu, reference on cpu), reference (plain burn ops) or wgsl.
+    #[arg(long, default_value = "auto")]
+    pub kernels: cotlab_core::kernels::KernelChoice,
     /// Write a resumable checkpoint every K updates (and at the end).
     #[arg(long, default_value_t = 50)]
     pub save_every: usize,
@@ -209,6 +212,7 @@ pub fn run(a: Args) -> Result<()> {
     let device = super::device(a.device)?;
     let ckpt = CheckpointDir::open(&a.model)?;
     let (mut model, tok) = ckpt.load(&device, a.dtype)?;
+    super::kernels(&mut model, a.kernels)?;
 
     // 2. Tokenize with the paradigm's mask; truncate, loudly.
     let mut truncated = 0;

@@ -1,0 +1,126 @@
+//! Hand-written WGSL kernels for the training and decoding hot paths, each beside a reference
+//! twin in plain burn ops.
+//!
+//! | kernel | shaders | WGSL launch | reference |
+//! | --- | --- | --- | --- |
+//! | RMSNorm (also per-head q/k norm), fwd + bwd | `rms_norm_*.wgsl` | [`wgsl::rms_norm`] | [`reference::rms_norm`] |
+//! | rotary embedding, fwd + bwd | `rope.wgsl` | [`wgsl::rotary`] | [`reference::rotary`] |
+//! | fused linear + masked cross-entropy, loss + ∂/∂hidden | `cross_entropy_chunk.wgsl` | [`wgsl::linear_cross_entropy_sum`] | [`reference::cross_entropy_sum`] |
+//! | decode sampling (greedy/temperature/top-k/top-p/min-p, top log-probs) | `sample.wgsl` | [`wgsl::sample_rows`] | `generate::sampler::sample` |
+//!
+//! Which one runs is decided once, by [`KernelChoice::resolve`] when a model is loaded, and
+//! kept in `Qwen3::kernels`: `auto` takes the WGSL kernels on wgpu devices and the reference
+//! on the CPU; `--kernels reference|wgsl` forces either.
+
+pub mod reference;
+pub mod wgsl;
+
+use burn::backend::DispatchDevice;
+use burn::tensor::{Device, Tensor};
+
+use crate::error::{CoreError, Result};
+use crate::model::vocab::VocabMatrix;
+
+/// What the user asked for (`--kernels`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum KernelChoice {
+    /// WGSL on wgpu devices, the reference elsewhere.
+    #[default]
+    Auto,
+    Reference,
+    Wgsl,
+}
+
+impl std::str::FromStr for KernelChoice {
+    type Err = String;
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        match s.to_ascii_lowercase().as_str() {
+            "auto" => Ok(Self::Auto),
+            "reference" | "ref" => Ok(Self::Reference),
+            "wgsl" => Ok(Self::Wgsl),
+            _ => Err(format!("unknown kernels {s:?}: use auto, reference or wgsl")),
+        }
+    }
+}
+
+/// The implementation in use (a resolved [`KernelChoice`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Kernels {
+    #[default]
+    Reference,
+    Wgsl,
+}
+
+/// Whether `device` runs on wgpu (where the WGSL kernels can launch).
+pub fn is_wgpu(device: &Device) -> bool {
+    matches!(device.as_dispatch(), DispatchDevice::Cube(_))
+}
+
+impl KernelChoice {
+    /// The implementation for tensors on `device`; asking for WGSL off wgpu is an error.
+    pub fn resolve(self, device: &Device) -> Result<Kernels> {
+        match self {
+            Self::Auto if is_wgpu(device) => Ok(Kernels::Wgsl),
+            Self::Auto | Self::Reference => Ok(Kernels::Reference),
+            Self::Wgsl if is_wgpu(device) => Ok(Kernels::Wgsl),
+            Self::Wgsl => Err(CoreError::Device {
+                device: format!("{device:?}"),
+                reason: "the WGSL kernels need a wgpu device; use --device wgpu (or --kernels reference)".into(),
+            }),
+        }
+    }
+}
+
+/// Budget for one block of logits in the fused cross-entropy (bytes): small enough that the
+/// block is a fraction of the model's activations, large enough to keep matmuls efficient.
+pub const CROSS_ENTROPY_BLOCK_BYTES: u64 = 32 << 20;
+
+impl Kernels {
+    /// RMSNorm over the last dimension of `x`, weight `w: [d]`.
+    pub fn rms_norm<const D: usize>(self, x: Tensor<D>, w: Tensor<1>, eps: f64) -> Tensor<D> {
+        match self {
+            Self::Reference => reference::rms_norm(x, w, eps),
+            Self::Wgsl => {
+                let dims = x.dims();
+                let d = dims[D - 1];
+                let rows = dims.iter().product::<usize>() / d.max(1);
+                wgsl::rms_norm(x.reshape([rows, d]), w, eps).reshape(dims)
+            }
+        }
+    }
+
+    /// Rotary embedding of `x: [b, h, t, d]` with tables `[b, 1, t, d]`.
+    pub fn rotary(self, x: Tensor<4>, cos: &Tensor<4>, sin: &Tensor<4>) -> Tensor<4> {
+        match self {
+            Self::Reference => reference::rotary(x, cos, sin),
+            Self::Wgsl => wgsl::rotary(x, cos, sin),
+        }
+    }
+
+    /// `Σ −log softmax(x·Wᵀ)[target]` over the rows of `x: [n, e]` whose target is not −100;
+    /// `[1]`, f32, differentiable in x. `max_buffer_bytes` is the device's largest buffer.
+    pub fn cross_entropy_sum(self, x: Tensor<2>, head: &VocabMatrix, targets: Vec<i32>, max_buffer_bytes: Option<u64>) -> Tensor<1> {
+        match self {
+            Self::Reference => {
+                let keep: Vec<i32> = (0..targets.len() as i32).filter(|&i| targets[i as usize] != -100).collect();
+                if keep.is_empty() {
+                    return x.sum() * 0.0;
+                }
+                let (x, targets) = if keep.len() < targets.len() {
+                    let idx = Tensor::<1, burn::tensor::Int>::from_data(
+                        burn::tensor::TensorData::new(keep.clone(), [keep.len()]),
+                        &x.device(),
+                    );
+                    (x.select(0, idx), keep.iter().map(|&i| targets[i as usize]).collect())
+                } else {
+                    (x, targets)
+                };
+                reference::cross_entropy_sum(x, head, targets, max_buffer_bytes)
+            }
+            Self::Wgsl => {
+                let block = max_buffer_bytes.map_or(CROSS_ENTROPY_BLOCK_BYTES, |m| m.min(CROSS_ENTROPY_BLOCK_BYTES));
+                wgsl::linear_cross_entropy_sum(x, head, &targets, block)
+            }
+        }
+    }
+}

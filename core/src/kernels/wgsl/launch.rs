@@ -1,0 +1,132 @@
+//! Launching a hand-written `.wgsl` file on burn's wgpu tensors.
+//!
+//! burn 0.22 runs wgpu through CubeCL. A CubeCL kernel may carry its own source text instead of
+//! IR ([`CubeKernel::source`] → [`PrecompiledSource`] tagged `"wgsl"`); the wgpu runtime hands
+//! that text to naga and builds the pipeline layout from the shader itself. So a shader here is
+//! a `.wgsl` file (`include_str!`), a few `{{ placeholder }}` substitutions, and a list of
+//! buffers bound in order as `@group(0) @binding(0..n)`. The conventions are in
+//! `shaders/README.md`.
+//!
+//! Tensors cross between burn and the kernels as CubeCL primitives (`CubeTensor`: a buffer
+//! handle, shape and strides) through burn's `extension` feature.
+
+use burn::backend::Cube;
+use burn::tensor::{DType, Int, Shape, Tensor};
+use burn_cubecl::cubecl::ir::metadata::Info;
+use burn_cubecl::cubecl::ir::UIntKind;
+use burn_cubecl::cubecl::prelude::*;
+use burn_cubecl::cubecl::server::{Handle, KernelArguments};
+use burn_cubecl::cubecl::{CubeKernel, PrecompiledSource};
+use burn_cubecl::kernel::into_contiguous;
+use burn_cubecl::tensor::CubeTensor;
+
+/// Threads per workgroup for every shader: within WebGPU's default
+/// `maxComputeInvocationsPerWorkgroup` (256) and a power of two for tree reductions.
+pub const WORKGROUP: u32 = 256;
+
+/// WebGPU's default `maxComputeWorkgroupsPerDimension`.
+const MAX_GROUPS_PER_DIM: u32 = 65_535;
+
+/// One WGSL shader with its placeholders filled in.
+pub struct Shader {
+    name: &'static str,
+    source: String,
+    workgroup: u32,
+}
+
+impl Shader {
+    /// `template` is a `.wgsl` file's text; `{{ wg }}` becomes the workgroup size.
+    pub fn new(name: &'static str, template: &'static str) -> Self {
+        let source = template.replace("{{ wg }}", &WORKGROUP.to_string());
+        debug_assert!(!source.contains("{{"), "shader {name} has an unfilled placeholder");
+        Self { name, source, workgroup: WORKGROUP }
+    }
+}
+
+impl KernelMetadata for Shader {
+    fn id(&self) -> KernelId {
+        // The compilation cache is keyed by this id and never sees the text: name and
+        // workgroup size determine the text completely.
+        KernelId::new::<Self>().info((self.name, self.workgroup))
+    }
+
+    fn address_type(&self) -> ElemType {
+        UIntKind::U32.into()
+    }
+}
+
+impl CubeKernel for Shader {
+    fn define(&self) -> KernelDefinition {
+        // No IR: the text is the kernel. The definition only fills the cache key's settings.
+        let settings = KernelSettings::new(CubeDim::new_1d(self.workgroup).0, ExecutionMode::Checked, AddressType::U32);
+        KernelDefinition { body: Scope::root(settings.clone()), settings, info: Info::default() }
+    }
+
+    fn source(&self) -> Option<PrecompiledSource> {
+        Some(PrecompiledSource { source: self.source.clone(), entrypoint_name: "main".into(), lang: "wgsl" })
+    }
+}
+
+/// A grid of `groups` workgroups, folded onto a second axis past 65,535 (shaders compute
+/// `wid.x + wid.y * nwg.x` and return early past the end).
+pub fn grid(groups: usize) -> CubeCount {
+    let groups = groups.max(1) as u32;
+    if groups <= MAX_GROUPS_PER_DIM {
+        CubeCount::Static(groups, 1, 1)
+    } else {
+        CubeCount::Static(MAX_GROUPS_PER_DIM, groups.div_ceil(MAX_GROUPS_PER_DIM), 1)
+    }
+}
+
+/// Launch `shader` on `groups` workgroups with `buffers` bound in order.
+pub fn launch(like: &CubeTensor, shader: Shader, groups: usize, buffers: Vec<&Handle>) {
+    let bindings = buffers.into_iter().map(|h| h.clone().binding()).collect();
+    like.client.launch(Box::new(shader), grid(groups), KernelArguments::new().with_buffers(bindings));
+}
+
+/// A small read-only buffer of u32 words (sizes, flags, f32 bits) — the last binding of every
+/// shader.
+pub fn params(like: &CubeTensor, words: &[u32]) -> Handle {
+    upload(like, words.iter().flat_map(|w| w.to_le_bytes()).collect::<Vec<u8>>().as_slice())
+}
+
+/// A buffer holding `bytes`, on `like`'s device.
+pub fn upload(like: &CubeTensor, bytes: &[u8]) -> Handle {
+    like.client.create_from_slice(bytes)
+}
+
+/// An uninitialised contiguous f32 tensor of `shape` on `like`'s device.
+pub fn empty_f32(like: &CubeTensor, shape: Vec<usize>) -> CubeTensor {
+    let shape = Shape::from(shape);
+    let handle = like.client.empty(shape.num_elements().max(1) * 4);
+    CubeTensor::new_contiguous(like.client.clone(), like.device.clone(), shape, handle, DType::F32)
+}
+
+/// An uninitialised contiguous i32 tensor of `shape` on `like`'s device.
+pub fn empty_i32(like: &CubeTensor, shape: Vec<usize>) -> CubeTensor {
+    let shape = Shape::from(shape);
+    let handle = like.client.empty(shape.num_elements().max(1) * 4);
+    CubeTensor::new_contiguous(like.client.clone(), like.device.clone(), shape, handle, DType::I32)
+}
+
+/// A plain (not autodiff) f32 wgpu tensor as a contiguous CubeCL primitive.
+pub fn to_cube<const D: usize>(t: Tensor<D>) -> CubeTensor {
+    let t = t.without_autodiff();
+    debug_assert_eq!(t.dtype(), DType::F32, "WGSL kernels take f32 tensors");
+    into_contiguous(t.try_into_primitive::<Cube>().expect("a wgpu tensor (KernelChoice::Wgsl needs a wgpu device)"))
+}
+
+/// Wrap a CubeCL primitive back into a plain burn tensor.
+pub fn from_cube<const D: usize>(t: CubeTensor) -> Tensor<D> {
+    Tensor::from_primitive::<Cube>(t)
+}
+
+/// Wrap a CubeCL i32 primitive back into a plain burn int tensor.
+pub fn from_cube_int<const D: usize>(t: CubeTensor) -> Tensor<D, Int> {
+    Tensor::from_primitive::<Cube>(t)
+}
+
+/// `f32` as the u32 word a shader `bitcast<f32>`s back.
+pub fn f32_word(v: f32) -> u32 {
+    v.to_bits()
+}

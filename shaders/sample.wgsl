@@ -1,0 +1,186 @@
+// On-device token choice for decoding, one workgroup per row: greedy, or temperature → top-k →
+// top-p → min-p → draw, in transformers' order (as `core/src/generate/sampler.rs` does on the
+// host), plus the top log-probabilities on request. Only `result` is read back: a few words per
+// row instead of the whole vocabulary.
+//
+// The K best logits (K = max(top_k, 1, #logprobs) ≤ MAX_K) are found by K rounds of a
+// workgroup arg-max, each round excluding what earlier rounds took in the order (logit
+// descending, id ascending) — the host's tie order. Thread 0 then works on those K candidates.
+// The uniform random number of each row comes from the host's seeded generator, so a seed
+// gives the same draws on the host and on the device.
+//
+// logits: [b, v]
+// params: b, v, k (candidates), greedy (1/0), temperature (f32 bits), top_k, top_p (f32 bits),
+//         min_p (f32 bits), n_logprobs, then from index 16 one u per row (f32 bits, in [0, 1))
+// result: [b, 1 + 2·MAX_K] (i32): chosen id, then n_logprobs pairs (id, log-probability bits)
+// Placeholders: {{ wg }} threads per workgroup (a power of two ≤ 256).
+
+@group(0) @binding(0) var<storage, read> logits: array<f32>;
+@group(0) @binding(1) var<storage, read> params: array<u32>;
+@group(0) @binding(2) var<storage, read_write> result: array<i32>;
+
+const WG: u32 = {{ wg }}u;
+const MAX_K: u32 = 64u;
+const LOWEST: f32 = -3.4028235e38;
+const NONE: u32 = 0xffffffffu;
+
+var<workgroup> best_val: array<f32, WG>;
+var<workgroup> best_idx: array<u32, WG>;
+var<workgroup> cand_val: array<f32, MAX_K>;
+var<workgroup> cand_idx: array<u32, MAX_K>;
+
+// (va, ia) comes before (vb, ib) in the order logit descending, id ascending.
+fn before(va: f32, ia: u32, vb: f32, ib: u32) -> bool {
+    if ib == NONE { return ia != NONE; }
+    if ia == NONE { return false; }
+    return va > vb || (va == vb && ia < ib);
+}
+
+@compute @workgroup_size(WG)
+fn main(@builtin(workgroup_id) wid: vec3<u32>,
+        @builtin(num_workgroups) nwg: vec3<u32>,
+        @builtin(local_invocation_index) lid: u32) {
+    let b = params[0];
+    let v = params[1];
+    let k = params[2];
+    let greedy = params[3] == 1u;
+    let temperature = bitcast<f32>(params[4]);
+    let top_k = params[5];
+    let top_p = bitcast<f32>(params[6]);
+    let min_p = bitcast<f32>(params[7]);
+    let n_logprobs = params[8];
+    let row = wid.x + wid.y * nwg.x;
+    if row >= b {
+        return;
+    }
+    let base = row * v;
+
+    // 1. log-sum-exp of the untempered logits (for log-probabilities).
+    var lse = 0.0;
+    if n_logprobs > 0u {
+        var mx = LOWEST;
+        for (var j = lid; j < v; j += WG) {
+            mx = max(mx, logits[base + j]);
+        }
+        best_val[lid] = mx;
+        workgroupBarrier();
+        for (var stride = WG / 2u; stride > 0u; stride /= 2u) {
+            if lid < stride {
+                best_val[lid] = max(best_val[lid], best_val[lid + stride]);
+            }
+            workgroupBarrier();
+        }
+        let m = best_val[0];
+        workgroupBarrier();
+        var acc = 0.0;
+        for (var j = lid; j < v; j += WG) {
+            acc += exp(logits[base + j] - m);
+        }
+        best_val[lid] = acc;
+        workgroupBarrier();
+        for (var stride = WG / 2u; stride > 0u; stride /= 2u) {
+            if lid < stride {
+                best_val[lid] += best_val[lid + stride];
+            }
+            workgroupBarrier();
+        }
+        lse = m + log(best_val[0]);
+        workgroupBarrier();
+    }
+
+    // 2. The k best (logit, id) pairs, best first.
+    var prev_val = 0.0;
+    var prev_idx = NONE;
+    for (var r = 0u; r < k; r++) {
+        var bv = LOWEST;
+        var bi = NONE;
+        for (var j = lid; j < v; j += WG) {
+            let x = logits[base + j];
+            // Only pairs after the previous pick are eligible.
+            if prev_idx == NONE || before(prev_val, prev_idx, x, j) {
+                if before(x, j, bv, bi) {
+                    bv = x;
+                    bi = j;
+                }
+            }
+        }
+        best_val[lid] = bv;
+        best_idx[lid] = bi;
+        workgroupBarrier();
+        for (var stride = WG / 2u; stride > 0u; stride /= 2u) {
+            if lid < stride && before(best_val[lid + stride], best_idx[lid + stride], best_val[lid], best_idx[lid]) {
+                best_val[lid] = best_val[lid + stride];
+                best_idx[lid] = best_idx[lid + stride];
+            }
+            workgroupBarrier();
+        }
+        prev_val = best_val[0];
+        prev_idx = best_idx[0];
+        if lid == 0u {
+            cand_val[r] = prev_val;
+            cand_idx[r] = prev_idx;
+        }
+        workgroupBarrier();
+    }
+
+    if lid != 0u {
+        return;
+    }
+    let o = row * (1u + 2u * MAX_K);
+
+    // 3. Choose.
+    var choice = cand_idx[0];
+    if !greedy {
+        // Temperature, then top-k (the candidates are sorted already).
+        var n = min(top_k, k);
+        let m = cand_val[0] / temperature;
+        var probs: array<f32, MAX_K>;
+        var total = 0.0;
+        for (var i = 0u; i < n; i++) {
+            probs[i] = exp(cand_val[i] / temperature - m);
+            total += probs[i];
+        }
+        for (var i = 0u; i < n; i++) {
+            probs[i] = probs[i] / total;
+        }
+        // Top-p: the smallest prefix whose mass reaches top_p.
+        if top_p < 1.0 {
+            var acc = 0.0;
+            for (var i = 0u; i < n; i++) {
+                acc += probs[i];
+                if acc >= top_p {
+                    n = i + 1u;
+                    break;
+                }
+            }
+        }
+        // Min-p: drop tokens less likely than min_p × the most likely one (keep at least one).
+        if min_p > 0.0 {
+            let min_prob = probs[0] * min_p;
+            var keep = 1u;
+            while keep < n && probs[keep] >= min_prob {
+                keep++;
+            }
+            n = keep;
+        }
+        // Draw with the host's u.
+        var mass = 0.0;
+        for (var i = 0u; i < n; i++) {
+            mass += probs[i];
+        }
+        var u = bitcast<f32>(params[16u + row]) * mass;
+        choice = cand_idx[n - 1u];
+        for (var i = 0u; i < n; i++) {
+            if u < probs[i] {
+                choice = cand_idx[i];
+                break;
+            }
+            u -= probs[i];
+        }
+    }
+    result[o] = i32(choice);
+    for (var i = 0u; i < n_logprobs; i++) {
+        result[o + 1u + 2u * i] = i32(cand_idx[i]);
+        result[o + 2u + 2u * i] = bitcast<i32>(cand_val[i] - lse);
+    }
+}
