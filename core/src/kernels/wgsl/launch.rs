@@ -44,6 +44,10 @@ impl Shader {
 }
 
 impl KernelMetadata for Shader {
+    fn name(&self) -> &'static str {
+        self.name
+    }
+
     fn id(&self) -> KernelId {
         // The compilation cache is keyed by this id and never sees the text: name and
         // workgroup size determine the text completely.
