@@ -11,24 +11,30 @@
 // Placeholders: {{ wg }} threads per workgroup (a power of two ≤ 256).
 
 @group(0) @binding(0) var<storage, read_write> z: array<f32>;
-@group(0) @binding(1) var<storage, read> labels: array<i32>;
+@group(0) @binding(1) var<storage, read_write> labels: array<i32>;
 @group(0) @binding(2) var<storage, read_write> state: array<f32>;
 @group(0) @binding(3) var<storage, read_write> alpha: array<f32>;
-@group(0) @binding(4) var<storage, read> params: array<u32>;
+@group(0) @binding(4) var<storage, read_write> params: array<u32>;
 
 const WG: u32 = {{ wg }}u;
 // Lowest finite f32: exp(LOWEST − m) is 0 without infinities (WGSL has no inf literal).
 const LOWEST: f32 = -3.4028235e38;
 var<workgroup> partial: array<f32, WG>;
+var<workgroup> shared_params: array<u32, 4>;
 
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>,
         @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_index) lid: u32) {
-    let n = params[0];
-    let c = params[1];
-    let offset = params[2];
-    let first = params[3] == 1u;
+    // Sizes through workgroup memory: uniform for the barriers below (a storage load is not).
+    if lid == 0u {
+        shared_params = array<u32, 4>(params[0], params[1], params[2], params[3]);
+    }
+    let up = workgroupUniformLoad(&shared_params);
+    let n = up[0];
+    let c = up[1];
+    let offset = up[2];
+    let first = up[3] == 1u;
     let row = wid.x + wid.y * nwg.x;
     if row >= n {
         return;

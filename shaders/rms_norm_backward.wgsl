@@ -6,22 +6,28 @@
 // params: rows, d
 // Placeholders: {{ wg }} threads per workgroup (a power of two ≤ 256).
 
-@group(0) @binding(0) var<storage, read> g: array<f32>;
-@group(0) @binding(1) var<storage, read> x: array<f32>;
-@group(0) @binding(2) var<storage, read> w: array<f32>;
-@group(0) @binding(3) var<storage, read> rstd: array<f32>;
+@group(0) @binding(0) var<storage, read_write> g: array<f32>;
+@group(0) @binding(1) var<storage, read_write> x: array<f32>;
+@group(0) @binding(2) var<storage, read_write> w: array<f32>;
+@group(0) @binding(3) var<storage, read_write> rstd: array<f32>;
 @group(0) @binding(4) var<storage, read_write> dx: array<f32>;
-@group(0) @binding(5) var<storage, read> params: array<u32>;
+@group(0) @binding(5) var<storage, read_write> params: array<u32>;
 
 const WG: u32 = {{ wg }}u;
 var<workgroup> partial: array<f32, WG>;
+var<workgroup> shared_params: array<u32, 2>;
 
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>,
         @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_index) lid: u32) {
-    let rows = params[0];
-    let d = params[1];
+    // Sizes through workgroup memory: uniform for the barriers below (see rms_norm_forward).
+    if lid == 0u {
+        shared_params = array<u32, 2>(params[0], params[1]);
+    }
+    let up = workgroupUniformLoad(&shared_params);
+    let rows = up[0];
+    let d = up[1];
     let row = wid.x + wid.y * nwg.x;
     if row >= rows {
         return;

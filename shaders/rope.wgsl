@@ -10,11 +10,11 @@
 // params: b, heads, t, d, direction (0 forward, 1 backward)
 // Placeholders: {{ wg }} threads per workgroup.
 
-@group(0) @binding(0) var<storage, read> x: array<f32>;
-@group(0) @binding(1) var<storage, read> cos_t: array<f32>;
-@group(0) @binding(2) var<storage, read> sin_t: array<f32>;
+@group(0) @binding(0) var<storage, read_write> x: array<f32>;
+@group(0) @binding(1) var<storage, read_write> cos_t: array<f32>;
+@group(0) @binding(2) var<storage, read_write> sin_t: array<f32>;
 @group(0) @binding(3) var<storage, read_write> y: array<f32>;
-@group(0) @binding(4) var<storage, read> params: array<u32>;
+@group(0) @binding(4) var<storage, read_write> params: array<u32>;
 
 const WG: u32 = {{ wg }}u;
 

@@ -15,8 +15,8 @@
 // result: [b, 1 + 2·MAX_K] (i32): chosen id, then n_logprobs pairs (id, log-probability bits)
 // Placeholders: {{ wg }} threads per workgroup (a power of two ≤ 256).
 
-@group(0) @binding(0) var<storage, read> logits: array<f32>;
-@group(0) @binding(1) var<storage, read> params: array<u32>;
+@group(0) @binding(0) var<storage, read_write> logits: array<f32>;
+@group(0) @binding(1) var<storage, read_write> params: array<u32>;
 @group(0) @binding(2) var<storage, read_write> result: array<i32>;
 
 const WG: u32 = {{ wg }}u;
@@ -28,6 +28,7 @@ var<workgroup> best_val: array<f32, WG>;
 var<workgroup> best_idx: array<u32, WG>;
 var<workgroup> cand_val: array<f32, MAX_K>;
 var<workgroup> cand_idx: array<u32, MAX_K>;
+var<workgroup> shared_params: array<u32, 9>;
 
 // (va, ia) comes before (vb, ib) in the order logit descending, id ascending.
 fn before(va: f32, ia: u32, vb: f32, ib: u32) -> bool {
@@ -40,15 +41,22 @@ fn before(va: f32, ia: u32, vb: f32, ib: u32) -> bool {
 fn main(@builtin(workgroup_id) wid: vec3<u32>,
         @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_index) lid: u32) {
-    let b = params[0];
-    let v = params[1];
-    let k = params[2];
-    let greedy = params[3] == 1u;
-    let temperature = bitcast<f32>(params[4]);
-    let top_k = params[5];
-    let top_p = bitcast<f32>(params[6]);
-    let min_p = bitcast<f32>(params[7]);
-    let n_logprobs = params[8];
+    // Sizes through workgroup memory: uniform for the barriers below (a storage load is not).
+    if lid == 0u {
+        for (var i = 0u; i < 9u; i++) {
+            shared_params[i] = params[i];
+        }
+    }
+    let up = workgroupUniformLoad(&shared_params);
+    let b = up[0];
+    let v = up[1];
+    let k = up[2];
+    let greedy = up[3] == 1u;
+    let temperature = bitcast<f32>(up[4]);
+    let top_k = up[5];
+    let top_p = bitcast<f32>(up[6]);
+    let min_p = bitcast<f32>(up[7]);
+    let n_logprobs = up[8];
     let row = wid.x + wid.y * nwg.x;
     if row >= b {
         return;

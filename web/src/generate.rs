@@ -3,7 +3,7 @@
 //! streamed to a JS callback with the row's text so far.
 
 use cotlab_core::chat::{render, split_thinking, Message, Mode, RenderOptions};
-use cotlab_core::generate::{FinishReason, GenerateParams, Generation, Prompt, Sampling};
+use cotlab_core::generate::{FinishReason, GenerateParams, Generation, Prompt, Sampling, SamplingOverrides};
 use cotlab_core::model::Qwen3Config;
 use serde::{Deserialize, Serialize};
 use wasm_bindgen::prelude::*;
@@ -77,18 +77,8 @@ struct RowResult {
 }
 
 fn sampling(r: &GenerateRequest) -> Sampling {
-    if r.greedy {
-        return Sampling::Greedy;
-    }
-    match Sampling::recommended(r.prompts.first().map_or(Mode::Think, |p| p.mode)) {
-        Sampling::Sample { temperature, top_k, top_p, min_p } => Sampling::Sample {
-            temperature: r.temperature.unwrap_or(temperature),
-            top_k: r.top_k.unwrap_or(top_k),
-            top_p: r.top_p.unwrap_or(top_p),
-            min_p: r.min_p.unwrap_or(min_p),
-        },
-        Sampling::Greedy => Sampling::Greedy,
-    }
+    let overrides = SamplingOverrides { greedy: r.greedy, temperature: r.temperature, top_k: r.top_k, top_p: r.top_p, min_p: r.min_p };
+    Sampling::for_mode(r.prompts.first().map_or(Mode::Think, |p| p.mode), &overrides)
 }
 
 /// Refuse, naming the limit, a batch whose attention scores (`[b, heads, t, s]` f32) or MLP

@@ -4,4 +4,4 @@ pub mod generation;
 pub mod sampler;
 
 pub use generation::{FinishReason, GenerateParams, Generation, GenerationOutput, Prompt, TokenEvent};
-pub use sampler::{Sampling, TokenLogprob};
+pub use sampler::{Sampling, SamplingOverrides, TokenLogprob};

@@ -26,6 +26,23 @@ pub enum Sampling {
 }
 
 impl Sampling {
+    /// Qwen's recommended settings for `mode` with the user's overrides applied: what the CLI's
+    /// sampling flags and the browser's generate request both mean.
+    pub fn for_mode(mode: Mode, overrides: &SamplingOverrides) -> Self {
+        if overrides.greedy {
+            return Sampling::Greedy;
+        }
+        match Sampling::recommended(mode) {
+            Sampling::Sample { temperature, top_k, top_p, min_p } => Sampling::Sample {
+                temperature: overrides.temperature.unwrap_or(temperature),
+                top_k: overrides.top_k.unwrap_or(top_k),
+                top_p: overrides.top_p.unwrap_or(top_p),
+                min_p: overrides.min_p.unwrap_or(min_p),
+            },
+            Sampling::Greedy => Sampling::Greedy,
+        }
+    }
+
     /// Qwen's recommended settings: think 0.6 / 0.95 / 20, no-think 0.7 / 0.8 / 20, min-p 0.
     pub fn recommended(mode: Mode) -> Self {
         match mode {
@@ -51,6 +68,17 @@ impl Sampling {
 }
 
 /// A token and its log-probability under the model's (untempered) distribution.
+/// What a user changed from Qwen's recommended sampling; `None` keeps the recommended value.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct SamplingOverrides {
+    /// Greedy decoding (the other fields are then ignored).
+    pub greedy: bool,
+    pub temperature: Option<f32>,
+    pub top_k: Option<usize>,
+    pub top_p: Option<f32>,
+    pub min_p: Option<f32>,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct TokenLogprob {
     pub token_id: u32,
@@ -151,6 +179,15 @@ pub fn sample(logits: &[f32], sampling: &Sampling, rng: &mut ChaCha8Rng) -> u32 
 mod tests {
     use super::*;
     use rand::SeedableRng;
+
+    #[test]
+    fn overrides_replace_only_what_they_name() {
+        let o = SamplingOverrides { top_k: Some(5), min_p: Some(0.1), ..Default::default() };
+        assert_eq!(Sampling::for_mode(Mode::Think, &o), Sampling::Sample { temperature: 0.6, top_k: 5, top_p: 0.95, min_p: 0.1 });
+        assert_eq!(Sampling::for_mode(Mode::NoThink, &SamplingOverrides::default()), Sampling::recommended(Mode::NoThink));
+        let greedy = SamplingOverrides { greedy: true, temperature: Some(2.0), ..Default::default() };
+        assert_eq!(Sampling::for_mode(Mode::NoThink, &greedy), Sampling::Greedy);
+    }
 
     #[test]
     fn greedy_picks_first_maximum() {

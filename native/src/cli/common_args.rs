@@ -8,7 +8,7 @@ use anyhow::Result;
 use clap::Args as ClapArgs;
 use cotlab_core::chat::Mode;
 use cotlab_core::device::{DTypeChoice, DeviceChoice, SelectedDevice};
-use cotlab_core::generate::Sampling;
+use cotlab_core::generate::{Sampling, SamplingOverrides};
 use cotlab_core::model::LoadedModel;
 use cotlab_core::chat::QwenTokenizer;
 
@@ -66,17 +66,7 @@ pub struct SamplingArgs {
 
 impl SamplingArgs {
     pub fn for_mode(&self, mode: Mode) -> Sampling {
-        if self.greedy {
-            return Sampling::Greedy;
-        }
-        match Sampling::recommended(mode) {
-            Sampling::Sample { temperature, top_k, top_p, min_p } => Sampling::Sample {
-                temperature: self.temperature.unwrap_or(temperature),
-                top_k: self.top_k.unwrap_or(top_k),
-                top_p: self.top_p.unwrap_or(top_p),
-                min_p: self.min_p.unwrap_or(min_p),
-            },
-            Sampling::Greedy => Sampling::Greedy,
-        }
+        let overrides = SamplingOverrides { greedy: self.greedy, temperature: self.temperature, top_k: self.top_k, top_p: self.top_p, min_p: self.min_p };
+        Sampling::for_mode(mode, &overrides)
     }
 }

@@ -88,7 +88,7 @@ pub fn launch(like: &CubeTensor, shader: Shader, groups: usize, buffers: Vec<&Ha
     like.client.launch(Box::new(shader), grid(groups), KernelArguments::new().with_buffers(bindings));
 }
 
-/// A small read-only buffer of u32 words (sizes, flags, f32 bits) — the last binding of every
+/// A small buffer of u32 words (sizes, flags, f32 bits) — the last binding of every
 /// shader.
 pub fn params(like: &CubeTensor, words: &[u32]) -> Handle {
     upload(like, words.iter().flat_map(|w| w.to_le_bytes()).collect::<Vec<u8>>().as_slice())
