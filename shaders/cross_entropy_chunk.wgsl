@@ -18,7 +18,7 @@
 
 const WG: u32 = {{ wg }}u;
 // Lowest finite f32: exp(LOWEST − m) is 0 without infinities (WGSL has no inf literal).
-const LOWEST: f32 = -3.4028235e38;
+const LOWEST: f32 = -0x1.fffffep+127f;
 var<workgroup> partial: array<f32, WG>;
 var<workgroup> shared_params: array<u32, 4>;
 

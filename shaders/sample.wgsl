@@ -21,7 +21,7 @@
 
 const WG: u32 = {{ wg }}u;
 const MAX_K: u32 = 64u;
-const LOWEST: f32 = -3.4028235e38;
+const LOWEST: f32 = -0x1.fffffep+127f;
 const NONE: u32 = 0xffffffffu;
 
 var<workgroup> best_val: array<f32, WG>;

@@ -5,7 +5,9 @@
 //! * the masks view shows exactly the labels of `cotlab render --data --json`;
 //! * LoRA steps in the tab make the loss fall;
 //! * a reload takes model and adapter from the browser cache (no request for them);
-//! * a screenshot of the page is saved to `target/browser/page.png`.
+//! * a screenshot of the page is saved to `target/browser/page.png`;
+//! * all of that with cotlab's WGSL kernels (`shaders/`), and every shader compiles under
+//!   Chromium's Tint, which enforces WGSL's uniformity rules that naga leaves unchecked.
 //!
 //! Needs the wasm package (`bash www/build.sh`), Chromium and node with playwright-core
 //! (`COTLAB_WEB_TESTS=1 bash tests/setup.sh`), so it is `#[ignore]`d in a plain `cargo test`;
@@ -111,6 +113,8 @@ fn page_generates_like_the_cli_and_trains_in_the_tab() {
 
     // 1. Greedy, base model, side by side: identical ids to the CLI in both modes.
     assert_eq!(r["device"]["backend"], "webgpu", "{}", r["device"]);
+    // The WGSL kernels (shaders/) ran everything below: norms, rotary, sampling, the loss.
+    assert_eq!(r["device"]["kernels"], "wgsl", "{}", r["device"]);
     let panes = r["panes"].as_array().unwrap();
     assert_eq!(panes[0]["id"], "pane-think");
     assert_eq!(ids(&panes[0]["ids"]), base[0], "think pane");
@@ -147,4 +151,35 @@ fn page_generates_like_the_cli_and_trains_in_the_tab() {
     assert!(r["fixtureRequestsBeforeReload"].as_u64().unwrap() >= 5);
     assert_eq!(r["fixtureRequestsOnReload"], 0);
     assert!(out_dir.join("page.png").exists());
+}
+
+/// Every `shaders/*.wgsl` (placeholders filled as `Shader::new` fills them) compiles into a
+/// compute pipeline under Chromium's WebGPU. Tint checks what naga (the native path) does not,
+/// e.g. barriers in control flow that depends on a storage load; this is where such a shader
+/// would fail first.
+#[test]
+#[ignore = "needs Chromium and playwright-core (COTLAB_WEB_TESTS=1 bash tests/setup.sh); tests/run.sh runs it"]
+fn every_shader_compiles_under_chromiums_webgpu() {
+    let out = tmp("shaders.json");
+    let status = Command::new("node")
+        .arg(repo().join("tests/web/shaders.mjs"))
+        .arg(repo().join("shaders"))
+        .arg(cotlab_core::kernels::wgsl::launch::WORKGROUP.to_string())
+        .arg(&out)
+        .status()
+        .expect("run node (install it with COTLAB_WEB_TESTS=1 bash tests/setup.sh)");
+    assert!(status.success() && out.exists(), "tests/web/shaders.mjs failed ({status}); its error is printed above");
+    let r: serde_json::Value = read_json(&out);
+    let shaders = r["shaders"].as_object().expect("a shaders map");
+    let mut files: Vec<String> = std::fs::read_dir(repo().join("shaders"))
+        .unwrap()
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .filter(|f| f.ends_with(".wgsl"))
+        .collect();
+    files.sort();
+    assert_eq!(shaders.keys().cloned().collect::<Vec<_>>(), files, "every shader was compiled");
+    assert_eq!(files.len(), 6);
+    for (file, messages) in shaders {
+        assert_eq!(messages.as_array().map(Vec::len), Some(0), "{file} under {}: {messages:#}", r["adapter"]);
+    }
 }

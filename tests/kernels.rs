@@ -197,6 +197,26 @@ fn fused_cross_entropy_hand_computed() {
     assert!((g[0] - (e / (e + 2.0) - 1.0)).abs() < 1e-6 && (g[1] - 1.0 / (e + 2.0)).abs() < 1e-6, "{g:?}");
 }
 
+/// The fused kernel has no ∂/∂W; a vocabulary matrix that requires a gradient takes the
+/// reference path, which has one. Same numbers as `fused_cross_entropy_hand_computed`:
+/// ∂loss/∂W = (softmax − onehot(0)) ⊗ x = [[e/(e+2) − 1, 0], [1/(e+2), 0], [1/(e+2), 0]].
+/// The model's frozen weights (plain tensors) do not count as requiring one.
+#[test]
+fn a_trainable_vocabulary_matrix_keeps_its_gradient() {
+    let device = wgpu().device;
+    let w = Tensor::<2>::from_data(TensorData::new(vec![1.0f32, 0.0, 0.0, 1.0, 0.0, 0.0], [3, 2]), &device);
+    let frozen = VocabMatrix { chunks: vec![Param::from_tensor(w.clone())] };
+    assert!(!frozen.chunks[0].val().is_require_grad(), "a plain (frozen) matrix must take the fused path");
+    let leaf = w.autodiff().require_grad();
+    let head = VocabMatrix { chunks: vec![Param::from_tensor(leaf.clone())] };
+    let x = Tensor::<2>::from_data(TensorData::new(vec![1.0f32, 0.0], [1, 2]), &device).autodiff();
+    let grads = Kernels::Wgsl.cross_entropy_sum(x, &head, vec![0], None).backward();
+    let gw = host(leaf.grad(&grads).expect("a gradient for the vocabulary matrix"));
+    let e = std::f32::consts::E;
+    let want = [e / (e + 2.0) - 1.0, 0.0, 1.0 / (e + 2.0), 0.0, 1.0 / (e + 2.0), 0.0];
+    assert_close("dL/dW", &gw, &want);
+}
+
 // ------------------------------------------------------------------------------ sampling
 
 #[test]

@@ -86,9 +86,10 @@ async function startSession(backend) {
   const d = session.device();
   $('device').className = 'banner';
   $('device').dataset.backend = d.backend;
+  $('device').dataset.kernels = d.kernels;
   $('device').textContent = d.limits
     ? `WebGPU: ${d.limits.adapter} (${d.limits.backend}) · maxStorageBufferBindingSize ${mib(d.limits.maxStorageBufferBindingSize)} · ` +
-      `maxBufferSize ${mib(d.limits.maxBufferSize)} · shader-f16 ${d.limits.shaderF16 ? 'yes' : 'no'}. Larger vocabulary matrices are split to fit.`
+      `maxBufferSize ${mib(d.limits.maxBufferSize)} · shader-f16 ${d.limits.shaderF16 ? 'yes' : 'no'} · kernels: ${d.kernels}. Larger vocabulary matrices are split to fit.`
     : `CPU backend (burn Flex in WebAssembly): ${d.description}`;
 }
 

@@ -64,7 +64,7 @@ try {
 
   await page.goto(url);
   await ready();
-  out.device = await page.$eval('#device', (e) => ({ backend: e.dataset.backend, text: e.textContent }));
+  out.device = await page.$eval('#device', (e) => ({ backend: e.dataset.backend, kernels: e.dataset.kernels, text: e.textContent }));
   out.modelStatus = await page.$eval('#model-status', (e) => e.textContent);
 
   // Think vs no-think, base model, greedy.

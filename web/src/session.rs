@@ -8,6 +8,7 @@
 use std::cell::RefCell;
 use std::rc::Rc;
 
+use cotlab_core::kernels::{KernelChoice, Kernels};
 use cotlab_core::chat::QwenTokenizer;
 use cotlab_core::device::{select_wgpu_async, DTypeChoice, GpuLimits, SelectedDevice};
 use cotlab_core::lora::peft::{load_peft, PeftConfig};
@@ -102,6 +103,8 @@ fn webgpu_present() -> bool {
 struct DeviceReport<'a> {
     backend: &'a str,
     description: &'a str,
+    /// "wgsl" (cotlab's shaders/ kernels, on WebGPU) or "reference" (plain burn ops).
+    kernels: &'a str,
     max_buffer_bytes: Option<u64>,
     limits: Option<&'a GpuLimits>,
 }
@@ -188,6 +191,10 @@ impl Session {
         to_js(&DeviceReport {
             backend: if st.limits.is_some() { "webgpu" } else { "cpu" },
             description: &st.device.description,
+            kernels: match KernelChoice::Auto.resolve(&st.device.device) {
+                Ok(Kernels::Wgsl) => "wgsl",
+                _ => "reference",
+            },
             max_buffer_bytes: st.device.max_buffer_bytes,
             limits: st.limits.as_ref(),
         })

@@ -117,6 +117,12 @@ impl Kernels {
                 };
                 reference::cross_entropy_sum(x, head, targets, max_buffer_bytes)
             }
+            // The fused kernel computes no gradient for the vocabulary matrix. cotlab's LoRA
+            // never trains it, but should it ever require a gradient, the reference (which
+            // has one) runs rather than silently dropping it.
+            Self::Wgsl if head.chunks.iter().any(|c| c.val().is_require_grad()) => {
+                Self::Reference.cross_entropy_sum(x, head, targets, max_buffer_bytes)
+            }
             Self::Wgsl => {
                 let block = max_buffer_bytes.map_or(CROSS_ENTROPY_BLOCK_BYTES, |m| m.min(CROSS_ENTROPY_BLOCK_BYTES));
                 wgsl::linear_cross_entropy_sum(x, head, &targets, block)
