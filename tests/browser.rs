@@ -160,26 +160,32 @@ fn page_generates_like_the_cli_and_trains_in_the_tab() {
 #[test]
 #[ignore = "needs Chromium and playwright-core (COTLAB_WEB_TESTS=1 bash tests/setup.sh); tests/run.sh runs it"]
 fn every_shader_compiles_under_chromiums_webgpu() {
-    let out = tmp("shaders.json");
-    let status = Command::new("node")
-        .arg(repo().join("tests/web/shaders.mjs"))
-        .arg(repo().join("shaders"))
-        .arg(cotlab_core::kernels::wgsl::launch::WORKGROUP.to_string())
-        .arg(&out)
-        .status()
-        .expect("run node (install it with COTLAB_WEB_TESTS=1 bash tests/setup.sh)");
-    assert!(status.success() && out.exists(), "tests/web/shaders.mjs failed ({status}); its error is printed above");
-    let r: serde_json::Value = read_json(&out);
-    let shaders = r["shaders"].as_object().expect("a shaders map");
+    use cotlab_core::kernels::wgsl::launch::{row_workgroup, WORKGROUP};
     let mut files: Vec<String> = std::fs::read_dir(repo().join("shaders"))
         .unwrap()
         .filter_map(|e| e.ok()?.file_name().into_string().ok())
         .filter(|f| f.ends_with(".wgsl"))
         .collect();
     files.sort();
-    assert_eq!(shaders.keys().cloned().collect::<Vec<_>>(), files, "every shader was compiled");
     assert_eq!(files.len(), 6);
-    for (file, messages) in shaders {
-        assert_eq!(messages.as_array().map(Vec::len), Some(0), "{file} under {}: {messages:#}", r["adapter"]);
+    // Every workgroup size a launch uses: the default, and the row kernels' narrower ones.
+    let mut sizes = vec![WORKGROUP, row_workgroup(1), row_workgroup(128)];
+    sizes.dedup();
+    for wg in sizes {
+        let out = tmp(&format!("shaders-{wg}.json"));
+        let status = Command::new("node")
+            .arg(repo().join("tests/web/shaders.mjs"))
+            .arg(repo().join("shaders"))
+            .arg(wg.to_string())
+            .arg(&out)
+            .status()
+            .expect("run node (install it with COTLAB_WEB_TESTS=1 bash tests/setup.sh)");
+        assert!(status.success() && out.exists(), "tests/web/shaders.mjs failed ({status}); its error is printed above");
+        let r: serde_json::Value = read_json(&out);
+        let shaders = r["shaders"].as_object().expect("a shaders map");
+        assert_eq!(shaders.keys().cloned().collect::<Vec<_>>(), files, "every shader was compiled");
+        for (file, messages) in shaders {
+            assert_eq!(messages.as_array().map(Vec::len), Some(0), "{file} (workgroup {wg}) under {}: {messages:#}", r["adapter"]);
+        }
     }
 }

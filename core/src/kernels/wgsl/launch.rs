@@ -24,6 +24,13 @@ use burn_cubecl::tensor::CubeTensor;
 /// `maxComputeInvocationsPerWorkgroup` (256) and a power of two for tree reductions.
 pub const WORKGROUP: u32 = 256;
 
+/// Threads for a "one workgroup per row" kernel over rows of `d` values: about two values per
+/// thread, between 32 and [`WORKGROUP`]. A 128-wide per-head norm row then gets 64 threads
+/// instead of 256 of which half would idle through every barrier round.
+pub fn row_workgroup(d: usize) -> u32 {
+    (d.div_ceil(2).next_power_of_two() as u32).clamp(32, WORKGROUP)
+}
+
 /// WebGPU's default `maxComputeWorkgroupsPerDimension`.
 const MAX_GROUPS_PER_DIM: u32 = 65_535;
 
@@ -37,9 +44,16 @@ pub struct Shader {
 impl Shader {
     /// `template` is a `.wgsl` file's text; `{{ wg }}` becomes the workgroup size.
     pub fn new(name: &'static str, template: &'static str) -> Self {
-        let source = template.replace("{{ wg }}", &WORKGROUP.to_string());
+        Self::sized(name, template, WORKGROUP)
+    }
+
+    /// Like [`Shader::new`] with `workgroup` threads (a power of two ≤ 256) for row kernels
+    /// whose rows are narrower than [`WORKGROUP`] (see [`row_workgroup`]).
+    pub fn sized(name: &'static str, template: &'static str, workgroup: u32) -> Self {
+        debug_assert!(workgroup.is_power_of_two() && workgroup <= WORKGROUP);
+        let source = template.replace("{{ wg }}", &workgroup.to_string());
         debug_assert!(!source.contains("{{"), "shader {name} has an unfilled placeholder");
-        Self { name, source, workgroup: WORKGROUP }
+        Self { name, source, workgroup }
     }
 }
 

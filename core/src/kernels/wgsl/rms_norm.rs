@@ -11,7 +11,7 @@ use burn::tensor::{FloatDType, Tensor};
 use burn_cubecl::kernel::into_contiguous;
 use burn_cubecl::tensor::CubeTensor;
 
-use super::launch::{empty_f32, f32_word, from_cube, launch, params, to_cube, Shader};
+use super::launch::{empty_f32, f32_word, from_cube, launch, params, row_workgroup, to_cube, Shader};
 
 const FORWARD: &str = include_str!("../../../../shaders/rms_norm_forward.wgsl");
 const BACKWARD: &str = include_str!("../../../../shaders/rms_norm_backward.wgsl");
@@ -24,7 +24,7 @@ fn forward_raw(x: &CubeTensor, w: &CubeTensor, eps: f64) -> (CubeTensor, CubeTen
     let rstd = empty_f32(x, vec![rows]);
     if rows > 0 {
         let p = params(x, &[rows as u32, d as u32, f32_word(eps as f32)]);
-        launch(x, Shader::new("rms_norm_forward", FORWARD), rows, vec![&x.handle, &w.handle, &y.handle, &rstd.handle, &p]);
+        launch(x, Shader::sized("rms_norm_forward", FORWARD, row_workgroup(d)), rows, vec![&x.handle, &w.handle, &y.handle, &rstd.handle, &p]);
     }
     (y, rstd)
 }
@@ -35,7 +35,7 @@ fn backward_input(g: &CubeTensor, x: &CubeTensor, w: &CubeTensor, rstd: &CubeTen
     let dx = empty_f32(x, vec![rows, d]);
     if rows > 0 {
         let p = params(x, &[rows as u32, d as u32]);
-        launch(x, Shader::new("rms_norm_backward", BACKWARD), rows, vec![&g.handle, &x.handle, &w.handle, &rstd.handle, &dx.handle, &p]);
+        launch(x, Shader::sized("rms_norm_backward", BACKWARD, row_workgroup(d)), rows, vec![&g.handle, &x.handle, &w.handle, &rstd.handle, &dx.handle, &p]);
     }
     dx
 }
