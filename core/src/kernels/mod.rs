@@ -16,7 +16,7 @@ pub mod reference;
 pub mod wgsl;
 
 use burn::backend::DispatchDevice;
-use burn::tensor::{Device, Tensor};
+use burn::tensor::{Device, Int, Tensor, TensorData};
 
 use crate::error::{CoreError, Result};
 use crate::model::vocab::VocabMatrix;
@@ -71,6 +71,23 @@ impl KernelChoice {
     }
 }
 
+/// The rows of `x: [n, e]` whose label is not −100 (an index select only when some are
+/// dropped) and their labels; `Err` holds the zero loss, still in the autodiff graph, when no
+/// label is supervised. Both cross-entropy implementations start here, so only supervised
+/// tokens cost vocabulary work.
+pub(crate) fn supervised_rows(x: Tensor<2>, labels: &[i32]) -> std::result::Result<(Tensor<2>, Vec<i32>), Tensor<1>> {
+    let keep: Vec<i32> = (0..labels.len() as i32).filter(|&i| labels[i as usize] != -100).collect();
+    if keep.is_empty() {
+        return Err(x.sum() * 0.0);
+    }
+    if keep.len() == labels.len() {
+        return Ok((x, labels.to_vec()));
+    }
+    let kept_labels = keep.iter().map(|&i| labels[i as usize]).collect();
+    let idx = Tensor::<1, Int>::from_data(TensorData::new(keep.clone(), [keep.len()]), &x.device());
+    Ok((x.select(0, idx), kept_labels))
+}
+
 /// Budget for one block of logits in the fused cross-entropy (bytes): small enough that the
 /// block is a fraction of the model's activations, large enough to keep matmuls efficient.
 pub const CROSS_ENTROPY_BLOCK_BYTES: u64 = 32 << 20;
@@ -101,22 +118,10 @@ impl Kernels {
     /// `[1]`, f32, differentiable in x. `max_buffer_bytes` is the device's largest buffer.
     pub fn cross_entropy_sum(self, x: Tensor<2>, head: &VocabMatrix, targets: Vec<i32>, max_buffer_bytes: Option<u64>) -> Tensor<1> {
         match self {
-            Self::Reference => {
-                let keep: Vec<i32> = (0..targets.len() as i32).filter(|&i| targets[i as usize] != -100).collect();
-                if keep.is_empty() {
-                    return x.sum() * 0.0;
-                }
-                let (x, targets) = if keep.len() < targets.len() {
-                    let idx = Tensor::<1, burn::tensor::Int>::from_data(
-                        burn::tensor::TensorData::new(keep.clone(), [keep.len()]),
-                        &x.device(),
-                    );
-                    (x.select(0, idx), keep.iter().map(|&i| targets[i as usize]).collect())
-                } else {
-                    (x, targets)
-                };
-                reference::cross_entropy_sum(x, head, targets, max_buffer_bytes)
-            }
+            Self::Reference => match supervised_rows(x, &targets) {
+                Ok((x, targets)) => reference::cross_entropy_sum(x, head, targets, max_buffer_bytes),
+                Err(zero) => zero,
+            },
             // The fused kernel computes no gradient for the vocabulary matrix. cotlab's LoRA
             // never trains it, but should it ever require a gradient, the reference (which
             // has one) runs rather than silently dropping it.

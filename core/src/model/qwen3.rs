@@ -86,13 +86,8 @@ pub struct RmsNorm {
 }
 
 impl RmsNorm {
-    /// Normalises the last dimension of any-rank `x` (reference implementation).
-    pub fn forward<const D: usize>(&self, x: Tensor<D>) -> Tensor<D> {
-        self.forward_with(x, Kernels::Reference)
-    }
-
     /// Normalises the last dimension of any-rank `x` with the chosen kernels.
-    pub fn forward_with<const D: usize>(&self, x: Tensor<D>, kernels: Kernels) -> Tensor<D> {
+    pub fn forward<const D: usize>(&self, x: Tensor<D>, kernels: Kernels) -> Tensor<D> {
         kernels.rms_norm(x, self.weight.val(), self.eps)
     }
 }
@@ -129,8 +124,8 @@ impl Attention {
         let v = self.v_proj.forward(x).reshape([b, t, g, d]).swap_dims(1, 2); // [b, g, t, d]
 
         // 2. Per-head RMSNorm over d, then rotary embedding.
-        let q = kernels.rotary(self.q_norm.forward_with(q, kernels).swap_dims(1, 2), &input.cos, &input.sin); // [b, h, t, d]
-        let k = kernels.rotary(self.k_norm.forward_with(k, kernels).swap_dims(1, 2), &input.cos, &input.sin); // [b, g, t, d]
+        let q = kernels.rotary(self.q_norm.forward(q, kernels).swap_dims(1, 2), &input.cos, &input.sin); // [b, h, t, d]
+        let k = kernels.rotary(self.k_norm.forward(k, kernels).swap_dims(1, 2), &input.cos, &input.sin); // [b, g, t, d]
 
         // 3. Append to the cache; attend over every cached position.     // [b, g, s, d]
         let (k, v) = cache.append(layer, k, v);
@@ -184,9 +179,9 @@ pub struct DecoderLayer {
 
 impl DecoderLayer {
     pub fn forward(&self, x: Tensor<3>, input: &StepInput, cache: &mut KvCache, layer: usize, kernels: Kernels) -> Tensor<3> {
-        let attn_in = self.input_layernorm.forward_with(x.clone(), kernels);
+        let attn_in = self.input_layernorm.forward(x.clone(), kernels);
         let x = x + self.self_attn.forward(attn_in, input, cache, layer, kernels);
-        x.clone() + self.mlp.forward(self.post_attention_layernorm.forward_with(x, kernels))
+        x.clone() + self.mlp.forward(self.post_attention_layernorm.forward(x, kernels))
     }
 }
 
@@ -222,7 +217,7 @@ impl Qwen3 {
             LogitsFor::All => hidden,
             LogitsFor::Last => hidden.narrow(1, t - 1, 1),
         };
-        self.lm_head(self.norm.forward_with(hidden, self.kernels))
+        self.lm_head(self.norm.forward(hidden, self.kernels))
     }
 
     /// Final hidden states before the last norm: `[b, t, e]`.

@@ -52,10 +52,3 @@ impl Rope {
         )
     }
 }
-
-/// `x * cos + rotate_half(x) * sin` (reference implementation; see `crate::kernels`).
-///
-/// x: `[batch, heads, t, head_dim]`; cos, sin: `[batch, 1, t, head_dim]`.
-pub fn apply_rotary(x: Tensor<4>, cos: &Tensor<4>, sin: &Tensor<4>) -> Tensor<4> {
-    crate::kernels::reference::rotary(x, cos, sin)
-}

@@ -100,7 +100,7 @@ fn micro_batch_loss_sum(model: &LoadedModel, examples: &[&Example], pad_id: u32)
     let idx = Tensor::<1, Int>::from_data(TensorData::new(batch.positions, [n]), &model.device);
     let picked = hidden.reshape([b * t, e]).select(0, idx);
     // 3. Final norm, then −Σ log p(target) with vocabulary work there only.
-    let normed = model.model.norm.forward_with(picked, model.kernels()); // [n, e]
+    let normed = model.model.norm.forward(picked, model.kernels()); // [n, e]
     Some(cross_entropy_sum(model, normed, batch.targets))
 }
 

@@ -14,10 +14,10 @@ use burn::backend::autodiff::checkpoint::strategy::NoCheckpointing;
 use burn::backend::autodiff::grads::Gradients;
 use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
 use burn::backend::{Autodiff, Cube};
-use burn::tensor::{FloatDType, Int, Tensor, TensorData};
+use burn::tensor::{DType, FloatDType, Int, Tensor, TensorData};
 use burn_cubecl::tensor::CubeTensor;
 
-use super::launch::{empty_f32, from_cube, launch, params, to_cube, upload, Shader};
+use super::launch::{empty, from_cube, launch, params, to_cube, upload, Shader};
 use crate::model::vocab::VocabMatrix;
 
 const CHUNK: &str = include_str!("../../../../shaders/cross_entropy_chunk.wgsl");
@@ -46,7 +46,7 @@ fn loss_and_grad(x: Tensor<2>, head: &VocabMatrix, labels: &[i32], block_bytes: 
     let device = x.device();
     let xc = to_cube(x.clone());
     let label_buf = upload(&xc, &labels.iter().flat_map(|l| l.to_le_bytes()).collect::<Vec<u8>>());
-    let state = empty_f32(&xc, vec![n, 3]); // (m, s, target logit) per row
+    let state = empty(&xc, vec![n, 3], DType::F32); // (m, s, target logit) per row
     let cols = ((block_bytes as usize) / (4 * n)).max(1);
     let mut acc: Option<Tensor<2>> = None; // Σ exp(z − m)·W, [n, e]
     let mut offset = 0usize;
@@ -56,7 +56,7 @@ fn loss_and_grad(x: Tensor<2>, head: &VocabMatrix, labels: &[i32], block_bytes: 
             let len = cols.min(rows - start);
             let w = chunk.val().narrow(0, start, len).cast(FloatDType::F32); // [len, e]
             let z = to_cube(x.clone().matmul(w.clone().transpose())); // [n, len]
-            let alpha = empty_f32(&xc, vec![n]);
+            let alpha = empty(&xc, vec![n], DType::F32);
             let p = params(&xc, &[n as u32, len as u32, offset as u32, (offset == 0) as u32]);
             launch(&xc, Shader::new("cross_entropy_chunk", CHUNK), n, vec![&z.handle, &label_buf, &state.handle, &alpha.handle, &p]);
             if with_grad {
@@ -87,18 +87,10 @@ fn loss_and_grad(x: Tensor<2>, head: &VocabMatrix, labels: &[i32], block_bytes: 
 /// the (frozen) vocabulary matrix `W: [v, e]`; `[1]`, f32. Differentiable in x.
 pub fn linear_cross_entropy_sum(x: Tensor<2>, head: &VocabMatrix, labels: &[i32], block_bytes: u64) -> Tensor<1> {
     // 1. Only supervised rows cost vocabulary work.
-    let keep: Vec<i32> = (0..labels.len() as i32).filter(|&i| labels[i as usize] != -100).collect();
-    let n = keep.len();
-    if n == 0 {
-        return x.sum() * 0.0; // no supervised token: zero loss, zero gradient, still in the graph
-    }
-    let x = if n < labels.len() {
-        let idx = Tensor::<1, Int>::from_data(TensorData::new(keep.clone(), [n]), &x.device());
-        x.select(0, idx)
-    } else {
-        x
+    let (x, labels) = match crate::kernels::supervised_rows(x, labels) {
+        Ok(rows) => rows,
+        Err(zero) => return zero, // zero loss, zero gradient, still in the graph
     };
-    let labels: Vec<i32> = keep.iter().map(|&i| labels[i as usize]).collect();
     let x = x.cast(FloatDType::F32); // [n, e]
 
     // 2. Plain inputs: the loss alone.

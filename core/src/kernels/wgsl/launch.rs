@@ -34,15 +34,17 @@ pub fn row_workgroup(d: usize) -> u32 {
 /// WebGPU's default `maxComputeWorkgroupsPerDimension`.
 const MAX_GROUPS_PER_DIM: u32 = 65_535;
 
-/// One WGSL shader with its placeholders filled in.
+/// One WGSL shader: a template and the workgroup size its `{{ wg }}` placeholder becomes. The
+/// text is filled in only by [`CubeKernel::source`], which CubeCL calls on a compilation-cache
+/// miss, so the launches of a decode or training step do no string work.
 pub struct Shader {
     name: &'static str,
-    source: String,
+    template: &'static str,
     workgroup: u32,
 }
 
 impl Shader {
-    /// `template` is a `.wgsl` file's text; `{{ wg }}` becomes the workgroup size.
+    /// `template` is a `.wgsl` file's text; `{{ wg }}` becomes [`WORKGROUP`].
     pub fn new(name: &'static str, template: &'static str) -> Self {
         Self::sized(name, template, WORKGROUP)
     }
@@ -51,9 +53,7 @@ impl Shader {
     /// whose rows are narrower than [`WORKGROUP`] (see [`row_workgroup`]).
     pub fn sized(name: &'static str, template: &'static str, workgroup: u32) -> Self {
         debug_assert!(workgroup.is_power_of_two() && workgroup <= WORKGROUP);
-        let source = template.replace("{{ wg }}", &workgroup.to_string());
-        debug_assert!(!source.contains("{{"), "shader {name} has an unfilled placeholder");
-        Self { name, source, workgroup }
+        Self { name, template, workgroup }
     }
 }
 
@@ -81,7 +81,9 @@ impl CubeKernel for Shader {
     }
 
     fn source(&self) -> Option<PrecompiledSource> {
-        Some(PrecompiledSource { source: self.source.clone(), entrypoint_name: "main".into(), lang: "wgsl" })
+        let source = self.template.replace("{{ wg }}", &self.workgroup.to_string());
+        debug_assert!(!source.contains("{{"), "shader {} has an unfilled placeholder", self.name);
+        Some(PrecompiledSource { source, entrypoint_name: "main".into(), lang: "wgsl" })
     }
 }
 
@@ -113,18 +115,13 @@ pub fn upload(like: &CubeTensor, bytes: &[u8]) -> Handle {
     like.client.create_from_slice(bytes)
 }
 
-/// An uninitialised contiguous f32 tensor of `shape` on `like`'s device.
-pub fn empty_f32(like: &CubeTensor, shape: Vec<usize>) -> CubeTensor {
+/// An uninitialised contiguous tensor of `shape` and 4-byte `dtype` (f32 or i32) on `like`'s
+/// device.
+pub fn empty(like: &CubeTensor, shape: Vec<usize>, dtype: DType) -> CubeTensor {
+    debug_assert!(matches!(dtype, DType::F32 | DType::I32), "the shaders read 4-byte words");
     let shape = Shape::from(shape);
     let handle = like.client.empty(shape.num_elements().max(1) * 4);
-    CubeTensor::new_contiguous(like.client.clone(), like.device.clone(), shape, handle, DType::F32)
-}
-
-/// An uninitialised contiguous i32 tensor of `shape` on `like`'s device.
-pub fn empty_i32(like: &CubeTensor, shape: Vec<usize>) -> CubeTensor {
-    let shape = Shape::from(shape);
-    let handle = like.client.empty(shape.num_elements().max(1) * 4);
-    CubeTensor::new_contiguous(like.client.clone(), like.device.clone(), shape, handle, DType::I32)
+    CubeTensor::new_contiguous(like.client.clone(), like.device.clone(), shape, handle, dtype)
 }
 
 /// A plain (not autodiff) f32 wgpu tensor as a contiguous CubeCL primitive.

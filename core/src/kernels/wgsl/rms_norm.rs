@@ -7,11 +7,11 @@ use burn::backend::autodiff::checkpoint::strategy::NoCheckpointing;
 use burn::backend::autodiff::grads::Gradients;
 use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
 use burn::backend::{Autodiff, Cube};
-use burn::tensor::{FloatDType, Tensor};
+use burn::tensor::{DType, FloatDType, Tensor};
 use burn_cubecl::kernel::into_contiguous;
 use burn_cubecl::tensor::CubeTensor;
 
-use super::launch::{empty_f32, f32_word, from_cube, launch, params, row_workgroup, to_cube, Shader};
+use super::launch::{empty, f32_word, from_cube, launch, params, row_workgroup, to_cube, Shader};
 
 const FORWARD: &str = include_str!("../../../../shaders/rms_norm_forward.wgsl");
 const BACKWARD: &str = include_str!("../../../../shaders/rms_norm_backward.wgsl");
@@ -20,8 +20,8 @@ const BACKWARD_WEIGHT: &str = include_str!("../../../../shaders/rms_norm_backwar
 /// x: `[rows, d]`, w: `[d]` → (y `[rows, d]`, 1/rms `[rows]`).
 fn forward_raw(x: &CubeTensor, w: &CubeTensor, eps: f64) -> (CubeTensor, CubeTensor) {
     let [rows, d] = [x.meta.shape()[0], x.meta.shape()[1]];
-    let y = empty_f32(x, vec![rows, d]);
-    let rstd = empty_f32(x, vec![rows]);
+    let y = empty(x, vec![rows, d], DType::F32);
+    let rstd = empty(x, vec![rows], DType::F32);
     if rows > 0 {
         let p = params(x, &[rows as u32, d as u32, f32_word(eps as f32)]);
         launch(x, Shader::sized("rms_norm_forward", FORWARD, row_workgroup(d)), rows, vec![&x.handle, &w.handle, &y.handle, &rstd.handle, &p]);
@@ -32,7 +32,7 @@ fn forward_raw(x: &CubeTensor, w: &CubeTensor, eps: f64) -> (CubeTensor, CubeTen
 /// dL/dx for upstream gradient `g: [rows, d]`.
 fn backward_input(g: &CubeTensor, x: &CubeTensor, w: &CubeTensor, rstd: &CubeTensor) -> CubeTensor {
     let [rows, d] = [x.meta.shape()[0], x.meta.shape()[1]];
-    let dx = empty_f32(x, vec![rows, d]);
+    let dx = empty(x, vec![rows, d], DType::F32);
     if rows > 0 {
         let p = params(x, &[rows as u32, d as u32]);
         launch(x, Shader::sized("rms_norm_backward", BACKWARD, row_workgroup(d)), rows, vec![&g.handle, &x.handle, &w.handle, &rstd.handle, &dx.handle, &p]);
@@ -43,7 +43,7 @@ fn backward_input(g: &CubeTensor, x: &CubeTensor, w: &CubeTensor, rstd: &CubeTen
 /// dL/dw: `[d]`.
 fn backward_weight(g: &CubeTensor, x: &CubeTensor, rstd: &CubeTensor) -> CubeTensor {
     let [rows, d] = [x.meta.shape()[0], x.meta.shape()[1]];
-    let dw = empty_f32(x, vec![d]);
+    let dw = empty(x, vec![d], DType::F32);
     let p = params(x, &[rows as u32, d as u32]);
     let groups = d.div_ceil(super::launch::WORKGROUP as usize);
     launch(x, Shader::new("rms_norm_backward_weight", BACKWARD_WEIGHT), groups, vec![&g.handle, &x.handle, &rstd.handle, &dw.handle, &p]);

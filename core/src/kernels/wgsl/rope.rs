@@ -6,11 +6,11 @@ use burn::backend::autodiff::checkpoint::strategy::NoCheckpointing;
 use burn::backend::autodiff::grads::Gradients;
 use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
 use burn::backend::{Autodiff, Cube};
-use burn::tensor::{FloatDType, Tensor};
+use burn::tensor::{DType, FloatDType, Tensor};
 use burn_cubecl::kernel::into_contiguous;
 use burn_cubecl::tensor::CubeTensor;
 
-use super::launch::{empty_f32, from_cube, launch, params, to_cube, Shader, WORKGROUP};
+use super::launch::{empty, from_cube, launch, params, to_cube, Shader, WORKGROUP};
 
 const SOURCE: &str = include_str!("../../../../shaders/rope.wgsl");
 
@@ -18,7 +18,7 @@ const SOURCE: &str = include_str!("../../../../shaders/rope.wgsl");
 fn rotate(x: &CubeTensor, cos: &CubeTensor, sin: &CubeTensor, backward: bool) -> CubeTensor {
     let s = x.meta.shape();
     let [b, h, t, d] = [s[0], s[1], s[2], s[3]];
-    let y = empty_f32(x, vec![b, h, t, d]);
+    let y = empty(x, vec![b, h, t, d], DType::F32);
     let n = b * h * t * d;
     if n > 0 {
         let p = params(x, &[b as u32, h as u32, t as u32, d as u32, backward as u32]);

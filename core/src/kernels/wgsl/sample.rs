@@ -2,9 +2,9 @@
 //! the top log-probabilities) on the GPU, so a decode step reads back `1 + 2·k` words per row
 //! instead of the whole vocabulary.
 
-use burn::tensor::{FloatDType, Int, Tensor};
+use burn::tensor::{DType, FloatDType, Int, Tensor};
 
-use super::launch::{empty_i32, f32_word, from_cube_int, launch, params, to_cube, Shader};
+use super::launch::{empty, f32_word, from_cube_int, launch, params, to_cube, Shader};
 use crate::generate::sampler::Sampling;
 
 const SOURCE: &str = include_str!("../../../../shaders/sample.wgsl");
@@ -52,7 +52,7 @@ pub fn sample_rows(logits: Tensor<2>, sampling: &Sampling, logprobs: usize, unif
     words.resize(16, 0);
     words.extend(uniforms.iter().map(|&u| f32_word(u)));
     let p = params(&x, &words);
-    let out = empty_i32(&x, vec![b, ROW_WORDS]);
+    let out = empty(&x, vec![b, ROW_WORDS], DType::I32);
     launch(&x, Shader::new("sample", SOURCE), b, vec![&x.handle, &p, &out.handle]);
     from_cube_int::<2>(out)
 }
