@@ -1,7 +1,9 @@
 //! The WGSL kernels (shaders/*.wgsl, core/src/kernels/wgsl) against their reference twins
 //! (core/src/kernels/reference.rs, generate/sampler.rs) on wgpu — lavapipe in CI — on ragged
 //! shapes: odd lengths, rows and vocabularies that are not multiples of the 256-thread
-//! workgroup, several vocabulary chunks and blocks, all labels ignored, one label.
+//! workgroup, several vocabulary chunks and blocks, all labels ignored, one label. Attention
+//! with a recomputing backward (kernels/wgsl/attention.rs) is checked the same way, on grouped
+//! heads, odd lengths, a cached prefix and a fully masked padding row.
 //!
 //! Tolerances (f32): outputs and gradients within 2e-5 absolute + 2e-5 relative to the largest
 //! magnitude of the compared tensor (sums reduce in a different order on the GPU); sampled and
@@ -12,7 +14,7 @@
 mod common;
 
 use burn::module::Param;
-use burn::tensor::{Device, FloatDType, Tensor, TensorData};
+use burn::tensor::{Bool, Device, FloatDType, Tensor, TensorData};
 use common::*;
 use cotlab_core::device::{select_device, DeviceChoice, SelectedDevice};
 use cotlab_core::generate::sampler::{argmax, sample, top_logprobs};
@@ -118,6 +120,58 @@ fn rotary_matches_reference_with_gradients() {
         // A non-contiguous input (as after swap_dims in attention).
         let xs = tensor([b, t, h, d], 5 + i as u64, 1.0, &device).swap_dims(1, 2);
         assert_close("rope strided", &host(Kernels::Wgsl.rotary(xs.clone(), &cos, &sin)), &host(reference::rotary(xs, &cos, &sin)));
+    }
+}
+
+// ------------------------------------------------------------------------------ attention
+
+/// A `[b, 1, t, s]` causal mask over the last `t` of `s` key slots, rows left-padded by
+/// `pad[row]` keys (true = blocked). A query that sees only padding is fully masked.
+fn causal_mask(b: usize, t: usize, s: usize, pad: &[usize], device: &Device) -> Tensor<4, Bool> {
+    let past = s - t;
+    let blocked: Vec<bool> = (0..b)
+        .flat_map(|r| (0..t).flat_map(move |i| (0..s).map(move |j| j < pad[r] || j > past + i)))
+        .collect();
+    Tensor::from_data(TensorData::new(blocked, [b, 1, t, s]), device)
+}
+
+#[test]
+fn attention_matches_reference_with_gradients() {
+    let device = wgpu().device;
+    // [b, h, g, t, s, d], left padding per row, masked or not. Row 1 of the second case is
+    // padded past its first query, whose row is then fully masked (uniform probabilities).
+    let cases: [([usize; 6], &[usize], bool); 4] = [
+        ([1, 4, 2, 7, 7, 8], &[0], true),
+        ([2, 6, 3, 5, 9, 16], &[0, 6], true),
+        ([1, 2, 1, 1, 5, 4], &[0], false),
+        ([1, 16, 8, 33, 33, 128], &[0], true),
+    ];
+    for (i, ([b, h, g, t, s, d], pad, masked)) in cases.into_iter().enumerate() {
+        let seed = 100 + 10 * i as u64;
+        let q = tensor([b, h, t, d], seed, 1.5, &device);
+        let k = tensor([b, g, s, d], seed + 1, 1.5, &device);
+        let v = tensor([b, g, s, d], seed + 2, 2.0, &device);
+        let up = tensor([b, h, t, d], seed + 3, 1.0, &device);
+        let mask = masked.then(|| causal_mask(b, t, s, pad, &device));
+        let scale = 1.0 / (d as f64).sqrt();
+        let run = |kernels: Kernels| {
+            let (ql, kl, vl) = (q.clone().autodiff().require_grad(), k.clone().autodiff().require_grad(), v.clone().autodiff().require_grad());
+            let mask = mask.clone().map(|m| m.autodiff());
+            let y = kernels.attention(ql.clone(), kl.clone(), vl.clone(), mask.as_ref(), scale);
+            let grads = (y.clone() * up.clone().autodiff()).sum().backward();
+            [host(y), host(ql.grad(&grads).unwrap()), host(kl.grad(&grads).unwrap()), host(vl.grad(&grads).unwrap())]
+        };
+        let reference = run(Kernels::Reference);
+        let recomputed = run(Kernels::Wgsl);
+        for (what, (a, r)) in ["y", "dq", "dk", "dv"].iter().zip(recomputed.iter().zip(&reference)) {
+            assert_close(&format!("attention {what} {:?}", [b, h, g, t, s, d]), a, r);
+        }
+        if i == 1 {
+            // The fully masked query (row 1, position 0) gets no gradient, as with mask_fill.
+            let dq = &recomputed[1];
+            let row = &dq[(h * t) * d..(h * t) * d + d];
+            assert!(row.iter().all(|&x| x == 0.0), "fully masked query row has gradient {row:?}");
+        }
     }
 }
 

@@ -6,6 +6,7 @@
 //! | RMSNorm (also per-head q/k norm), fwd + bwd | `rms_norm_*.wgsl` | [`wgsl::rms_norm`] | [`reference::rms_norm`] |
 //! | rotary embedding, fwd + bwd | `rope.wgsl` | [`wgsl::rotary`] | [`reference::rotary`] |
 //! | fused linear + masked cross-entropy, loss + ∂/∂hidden | `cross_entropy_chunk.wgsl` | [`wgsl::linear_cross_entropy_sum`] | [`reference::cross_entropy_sum`] |
+//! | attention with a recomputing backward (no shader: burn's matmul and softmax) | — | [`wgsl::attention`] | [`reference::attention`] |
 //! | decode sampling (greedy/temperature/top-k/top-p/min-p, top log-probs) | `sample.wgsl` | [`wgsl::sample_rows`] | `generate::sampler::sample` |
 //!
 //! Which one runs is decided once, by [`KernelChoice::resolve`] when a model is loaded, and
@@ -16,7 +17,7 @@ pub mod reference;
 pub mod wgsl;
 
 use burn::backend::DispatchDevice;
-use burn::tensor::{Device, Int, Tensor, TensorData};
+use burn::tensor::{Bool, Device, Int, Tensor, TensorData};
 
 use crate::error::{CoreError, Result};
 use crate::model::vocab::VocabMatrix;
@@ -111,6 +112,16 @@ impl Kernels {
         match self {
             Self::Reference => reference::rotary(x, cos, sin),
             Self::Wgsl => wgsl::rotary(x, cos, sin),
+        }
+    }
+
+    /// Grouped-query attention `softmax(scale·q·kᵀ, masked)·v`; q: `[b, h, t, d]`, k, v:
+    /// `[b, g, s, d]`, mask: `[b, 1, t, s]` (true = blocked) → `[b, h, t, d]`. On wgpu the
+    /// backward pass recomputes the `[b, h, t, s]` probabilities instead of keeping them.
+    pub fn attention(self, q: Tensor<4>, k: Tensor<4>, v: Tensor<4>, mask: Option<&Tensor<4, Bool>>, scale: f64) -> Tensor<4> {
+        match self {
+            Self::Reference => reference::attention(q, k, v, mask, scale),
+            Self::Wgsl => wgsl::attention(q, k, v, mask, scale),
         }
     }
 

@@ -1,8 +1,8 @@
 //! Reference twins of the WGSL kernels, written with plain burn tensor ops. They run on every
 //! backend (the CPU included) and are what the kernels are tested against.
 
-use burn::tensor::activation::log_softmax;
-use burn::tensor::{FloatDType, Int, Tensor, TensorData};
+use burn::tensor::activation::{log_softmax, softmax};
+use burn::tensor::{Bool, FloatDType, Int, Tensor, TensorData};
 
 use crate::model::vocab::VocabMatrix;
 
@@ -35,6 +35,39 @@ pub fn rotary(x: Tensor<4>, cos: &Tensor<4>, sin: &Tensor<4>) -> Tensor<4> {
     let cos = cos.clone().cast(dtype).expand([b, h, t, d]);
     let sin = sin.clone().cast(dtype).expand([b, h, t, d]);
     x * cos + rotated * sin
+}
+
+/// Attention probabilities `softmax(scale · q·kᵀ)` in f32, with blocked positions (`mask`
+/// true) filled with `f32::MIN` first: a finite fill keeps fully-masked padding rows finite
+/// (uniform), as transformers does with `finfo.min`.
+///
+/// q: `[b, h, t, d]`; k: `[b, g, s, d]` with `h = g·r` — the `r` query heads of kv group `j` are
+/// heads `j·r..(j+1)·r` (transformers' `repeat_kv` order), so repeated keys are never
+/// materialised; mask: `[b, 1, t, s]`. Returns `[b, h, t, s]`.
+pub fn attention_probs(q: Tensor<4>, k: Tensor<4>, mask: Option<&Tensor<4, Bool>>, scale: f64) -> Tensor<4> {
+    let [b, h, t, d] = q.dims();
+    let [_, g, s, _] = k.dims();
+    let q = q.reshape([b, g, (h / g) * t, d]); // [b, g, r·t, d]
+    let scores = q.matmul(k.swap_dims(2, 3)).reshape([b, h, t, s]); // [b, h, t, s]
+    let scores = scores.cast(FloatDType::F32) * scale;
+    let scores = match mask {
+        Some(mask) => scores.mask_fill(mask.clone().expand([b, h, t, s]), f32::MIN),
+        None => scores,
+    };
+    softmax(scores, 3)
+}
+
+/// Scaled dot-product attention with grouped keys and values: `attention_probs · v`.
+///
+/// q: `[b, h, t, d]`; k, v: `[b, g, s, d]`; mask: `[b, 1, t, s]`. Returns `[b, h, t, d]` in v's
+/// dtype. Autodiff keeps the `[b, h, t, s]` scores and probabilities of every layer for the
+/// backward pass; [`crate::kernels::wgsl::attention`] recomputes them instead.
+pub fn attention(q: Tensor<4>, k: Tensor<4>, v: Tensor<4>, mask: Option<&Tensor<4, Bool>>, scale: f64) -> Tensor<4> {
+    let [b, h, t, d] = q.dims();
+    let [_, g, s, _] = k.dims();
+    let dtype: FloatDType = v.dtype().into();
+    let probs = attention_probs(q, k, mask, scale).cast(dtype); // [b, h, t, s]
+    probs.reshape([b, g, (h / g) * t, s]).matmul(v).reshape([b, h, t, d]) // [b, h, t, d]
 }
 
 /// `Σ_i −log softmax(x_i · Wᵀ)[target_i]` for `x: [n, e]` (every row supervised). When the

@@ -6,7 +6,7 @@
 //! d = head_dim, e = hidden size, v = vocabulary.
 
 use burn::module::{Module, Param};
-use burn::tensor::activation::{silu, softmax};
+use burn::tensor::activation::silu;
 use burn::tensor::{DType, FloatDType, Int, Tensor};
 
 use crate::kernels::Kernels;
@@ -129,26 +129,13 @@ impl Attention {
 
         // 3. Append to the cache; attend over every cached position.     // [b, g, s, d]
         let (k, v) = cache.append(layer, k, v);
-        let s = k.dims()[2];
 
-        // 4. Scores per kv group without materialising repeated keys: the h = g·r query heads
-        //    of group j are heads j·r..(j+1)·r (transformers' repeat_kv order).
-        let r = h / g;
-        let q = q.reshape([b, g, r * t, d]);
-        let scores = q.matmul(k.swap_dims(2, 3)).reshape([b, h, t, s]); // [b, h, t, s]
-        let scores = scores.cast(FloatDType::F32) * (1.0 / (d as f64).sqrt());
+        // 4. softmax(q·kᵀ/√d, masked)·v per kv group, without materialising repeated keys
+        //    (kernels::reference::attention). The causal + padding mask is true where blocked.
+        let out = kernels.attention(q, k, v, input.mask.as_ref(), 1.0 / (d as f64).sqrt()); // [b, h, t, d]
 
-        // 5. Causal + padding mask (true = blocked). A finite fill keeps fully-masked padding rows
-        //    finite (uniform), as transformers does with finfo.min.
-        let scores = match &input.mask {
-            Some(mask) => scores.mask_fill(mask.clone().expand([b, h, t, s]), f32::MIN),
-            None => scores,
-        };
-        let probs = softmax(scores, 3).cast(float_dtype(v.dtype())); // [b, h, t, s]
-
-        // 6. Weighted values, merge heads, output projection.
-        let out = probs.reshape([b, g, r * t, s]).matmul(v); // [b, g, r*t, d]
-        let out = out.reshape([b, h, t, d]).swap_dims(1, 2).reshape([b, t, h * d]);
+        // 5. Merge heads, output projection.
+        let out = out.swap_dims(1, 2).reshape([b, t, h * d]);
         self.o_proj.forward(out) // [b, t, e]
     }
 }

@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use anyhow::{bail, Result};
 use burn::module::Param;
-use burn::tensor::{Distribution, Tensor};
+use burn::tensor::{Bool, Distribution, Tensor, TensorData};
 use clap::ValueEnum;
 use cotlab_core::generate::sampler::sample;
 use cotlab_core::generate::Sampling;
@@ -25,6 +25,10 @@ pub enum Op {
     RmsNorm,
     /// q_norm + rotary embedding of `[1, heads, seq, head_dim]`, forward + backward.
     Rope,
+    /// Causal grouped-query attention of `[1, heads, seq, head_dim]` queries over
+    /// `[1, kv_heads, seq, head_dim]` keys and values, forward + backward (`wgsl`: the backward
+    /// recomputes the probabilities).
+    Attention,
     /// lm_head projection + cross-entropy over `seq` supervised tokens, loss + ∂/∂hidden.
     CrossEntropy,
     /// Choosing `--batch` tokens from `[batch, vocab]` logits (Qwen's think-mode sampling),
@@ -76,6 +80,22 @@ pub fn run(a: &Args) -> Result<()> {
                 let y = kernels.rotary(kernels.rms_norm(xl.clone(), w.clone(), eps).swap_dims(1, 2), &cos, &sin);
                 let g = (y * up.clone().autodiff()).sum().backward();
                 sync(xl.grad(&g).expect("grad").sum())
+            })
+        }
+        Op::Attention => {
+            let g = cfg.num_key_value_heads;
+            let q = uniform([1, heads, n, d], 1.0, &dev);
+            let k = uniform([1, g, n, d], 1.0, &dev);
+            let v = uniform([1, g, n, d], 1.0, &dev);
+            let up = uniform([1, heads, n, d], 1.0, &dev);
+            let blocked: Vec<bool> = (0..n).flat_map(|i| (0..n).map(move |j| j > i)).collect();
+            let mask = Tensor::<4, Bool>::from_data(TensorData::new(blocked, [1, 1, n, n]), &dev).autodiff();
+            let scale = 1.0 / (d as f64).sqrt();
+            Box::new(move || {
+                let (ql, kl, vl) = (q.clone().autodiff().require_grad(), k.clone().autodiff().require_grad(), v.clone().autodiff().require_grad());
+                let y = kernels.attention(ql.clone(), kl.clone(), vl.clone(), Some(&mask), scale);
+                let g = (y * up.clone().autodiff()).sum().backward();
+                sync(ql.grad(&g).expect("grad").sum() + kl.grad(&g).expect("grad").sum() + vl.grad(&g).expect("grad").sum())
             })
         }
         Op::CrossEntropy => {
