@@ -3,16 +3,19 @@
 // host), plus the top log-probabilities on request. Only `result` is read back: a few words per
 // row instead of the whole vocabulary.
 //
-// The K best logits (K = max(top_k, 1, #logprobs) ≤ MAX_K) are found by K rounds of a
-// workgroup arg-max, each round excluding what earlier rounds took in the order (logit
-// descending, id ascending) — the host's tie order. Thread 0 then works on those K candidates.
+// The K best logits (K = max(top_k, 1, #logprobs) ≤ MAX_K), in the order logit descending, id
+// ascending (the host's tie order), come from one pass over the vocabulary, in which each
+// thread keeps the K best of its share in a private list, then K rounds of a workgroup arg-max
+// over the lists' heads. Thread 0 then works on those K candidates.
 // The uniform random number of each row comes from the host's seeded generator, so a seed
 // gives the same draws on the host and on the device.
 //
 // logits: [b, v]
 // params: b, v, k (candidates), greedy (1/0), temperature (f32 bits), top_k, top_p (f32 bits),
 //         min_p (f32 bits), n_logprobs, then from index 16 one u per row (f32 bits, in [0, 1))
-// result: [b, 1 + 2·MAX_K] (i32): chosen id, then n_logprobs pairs (id, log-probability bits)
+// result: [b, 1 + 2·MAX_K] (i32): chosen id (−1 when more tokens tie with the top_k-th logit
+//         than the K candidates hold: the host then chooses), then n_logprobs pairs (id,
+//         log-probability bits)
 // Placeholders: {{ wg }} threads per workgroup (a power of two ≤ 256).
 
 @group(0) @binding(0) var<storage, read_write> logits: array<f32>;
@@ -29,6 +32,8 @@ var<workgroup> best_idx: array<u32, WG>;
 var<workgroup> cand_val: array<f32, MAX_K>;
 var<workgroup> cand_idx: array<u32, MAX_K>;
 var<workgroup> shared_params: array<u32, 9>;
+// Set when more tokens tie with the top_k-th logit than the candidates hold (see step 2c).
+var<workgroup> more_ties: atomic<u32>;
 
 // (va, ia) comes before (vb, ib) in the order logit descending, id ascending.
 fn before(va: f32, ia: u32, vb: f32, ib: u32) -> bool {
@@ -46,6 +51,9 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>,
         for (var i = 0u; i < 9u; i++) {
             shared_params[i] = params[i];
         }
+        // Workgroup memory is not zeroed for us: CubeCL builds its pipelines without wgpu's
+        // zero-initialisation, so a flag would keep a value from an earlier workgroup.
+        atomicStore(&more_ties, 0u);
     }
     let up = workgroupUniformLoad(&shared_params);
     let b = up[0];
@@ -96,21 +104,43 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>,
         workgroupBarrier();
     }
 
-    // 2. The k best (logit, id) pairs, best first.
-    var prev_val = 0.0;
-    var prev_idx = NONE;
+    // 2. The k best (logit, id) pairs, best first, in two steps.
+    //    a. One pass over the vocabulary: each thread keeps the k best of its own strided
+    //       share in a private list, in order (insertion; most logits fail the first test).
+    var mine_val: array<f32, MAX_K>;
+    var mine_idx: array<u32, MAX_K>;
+    var count = 0u;
+    var dropped = LOWEST; // the largest logit this thread left out of its list
+    for (var j = lid; j < v; j += WG) {
+        let x = logits[base + j];
+        var pos = count;
+        if count == k {
+            if !before(x, j, mine_val[k - 1u], mine_idx[k - 1u]) {
+                dropped = max(dropped, x);
+                continue;
+            }
+            dropped = max(dropped, mine_val[k - 1u]);
+            pos = k - 1u; // the last one drops out
+        } else {
+            count++;
+        }
+        while pos > 0u && before(x, j, mine_val[pos - 1u], mine_idx[pos - 1u]) {
+            mine_val[pos] = mine_val[pos - 1u];
+            mine_idx[pos] = mine_idx[pos - 1u];
+            pos--;
+        }
+        mine_val[pos] = x;
+        mine_idx[pos] = j;
+    }
+    //    b. k rounds of a workgroup arg-max over the heads of the private lists: the
+    //       winner's thread moves on to its next one. The row's k best are among the lists'.
+    var head = 0u;
     for (var r = 0u; r < k; r++) {
         var bv = LOWEST;
         var bi = NONE;
-        for (var j = lid; j < v; j += WG) {
-            let x = logits[base + j];
-            // Only pairs after the previous pick are eligible.
-            if prev_idx == NONE || before(prev_val, prev_idx, x, j) {
-                if before(x, j, bv, bi) {
-                    bv = x;
-                    bi = j;
-                }
-            }
+        if head < count {
+            bv = mine_val[head];
+            bi = mine_idx[head];
         }
         best_val[lid] = bv;
         best_idx[lid] = bi;
@@ -122,14 +152,26 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>,
             }
             workgroupBarrier();
         }
-        prev_val = best_val[0];
-        prev_idx = best_idx[0];
+        let won = best_idx[0];
+        if bi != NONE && bi == won {
+            head++;
+        }
         if lid == 0u {
-            cand_val[r] = prev_val;
-            cand_idx[r] = prev_idx;
+            cand_val[r] = best_val[0];
+            cand_idx[r] = won;
         }
         workgroupBarrier();
     }
+    //    c. Top-k keeps every token whose logit equals the top_k-th (transformers does). Ties
+    //       up to the k-th candidate are counted in step 3; whether any lie beyond it shows in
+    //       a thread's next head or in what it dropped (nothing dropped exceeds the k-th).
+    if !greedy {
+        let kth = cand_val[top_k - 1u];
+        if (head < count && mine_val[head] == kth) || dropped == kth {
+            atomicOr(&more_ties, 1u);
+        }
+    }
+    workgroupBarrier();
 
     if lid != 0u {
         return;
@@ -138,9 +180,16 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>,
 
     // 3. Choose.
     var choice = cand_idx[0];
-    if !greedy {
-        // Temperature, then top-k (the candidates are sorted already).
-        var n = min(top_k, k);
+    if !greedy && atomicLoad(&more_ties) != 0u {
+        // More tied candidates than this shader keeps: −1 asks the host to choose this row
+        // from the logits (core/src/generate/generation.rs), as exactly as ever.
+        choice = NONE;
+    } else if !greedy {
+        // Temperature, then top-k with its ties (the candidates are sorted already).
+        var n = top_k;
+        while n < k && cand_val[n] == cand_val[top_k - 1u] {
+            n++;
+        }
         let m = cand_val[0] / temperature;
         var probs: array<f32, MAX_K>;
         var total = 0.0;

@@ -313,6 +313,57 @@ fn device_sampling_matches_the_host_sampler() {
         }
     }
     assert!(!wgsl::sampling_supported(&Sampling::Sample { temperature: 1.0, top_k: 0, top_p: 0.9, min_p: 0.0 }, 0));
+
+    // Many ties (13 distinct logits over 1,001 ids, a vocabulary no multiple of the workgroup):
+    // candidates follow the host's order, logit descending then id ascending, across the
+    // threads' private lists; the 64 top log-probabilities name the same ids in the same order.
+    let v = 1001;
+    let tied: Vec<f32> = values(b * v, 7, 3.0).into_iter().map(|x| (x * 2.0).round() / 2.0).collect();
+    let logits = Tensor::<2>::from_data(TensorData::new(tied.clone(), [b, v]), &device);
+    let out = read(wgsl::sample_rows(logits.clone(), &Sampling::Greedy, 64, &[0.0; 3]));
+    for i in 0..b {
+        let row = &tied[i * v..(i + 1) * v];
+        assert_eq!(out[i * w] as u32, argmax(row), "tied greedy row {i}");
+        let want: Vec<u32> = top_logprobs(row, 64).into_iter().map(|t| t.token_id).collect();
+        let got: Vec<u32> = (0..64).map(|j| out[i * w + 1 + 2 * j] as u32).collect();
+        assert_eq!(got, want, "tied top-64 order, row {i}");
+    }
+    // Sampling over ties: where more tokens tie with the 40th logit than the shader keeps, it
+    // leaves the row undecided (−1) and `choose` draws on the host with the generator as it
+    // was; either way the ids are the host sampler's, and the generators end in the same state.
+    // (No top-p or min-p here: with ties, a cumulative probability can land exactly on top_p,
+    // where the shader's f32 and the host's f64 sums may fall on either side.)
+    let s = Sampling::Sample { temperature: 0.7, top_k: 40, top_p: 1.0, min_p: 0.0 };
+    let mut undecided = 0;
+    for draw in 0..25u64 {
+        let seeds: Vec<u64> = (0..b as u64).map(|i| 7000 + 10 * draw + i).collect();
+        let mut host_rngs: Vec<ChaCha8Rng> = seeds.iter().map(|&sd| ChaCha8Rng::seed_from_u64(sd)).collect();
+        let host_ids: Vec<u32> = (0..b).map(|i| sample(&tied[i * v..(i + 1) * v], &s, &mut host_rngs[i])).collect();
+        let mut rngs: Vec<ChaCha8Rng> = seeds.iter().map(|&sd| ChaCha8Rng::seed_from_u64(sd)).collect();
+        let picks = pollster::block_on(wgsl::sample::choose(logits.clone(), &s, 0, &mut rngs, &[true; 3])).unwrap();
+        let ids: Vec<u32> = picks.into_iter().map(|p| p.unwrap().0).collect();
+        assert_eq!(ids, host_ids, "tied {s:?} draw {draw}");
+        assert_eq!(rngs, host_rngs, "generator state after draw {draw}");
+        let u: Vec<f32> = seeds.iter().map(|&sd| ChaCha8Rng::seed_from_u64(sd).random::<f64>() as f32).collect();
+        let out = read(wgsl::sample_rows(logits.clone(), &s, 0, &u));
+        undecided += (0..b).filter(|&i| out[i * w] == -1).count();
+    }
+    assert!(undecided > 0, "the tied rows were meant to exercise the host fallback");
+    // Ties that fit the candidates are decided on the device: with 5 log-probabilities asked
+    // for, the shader keeps 5 candidates, and the 4 tokens tied at the 2nd logit all survive
+    // a top-2 (top-k keeps ties).
+    let few: Vec<f32> = (0..v).map(|j| match j { 10 => 2.0, 20 | 30 | 40 | 50 => 0.5, _ => -5.0 }).collect();
+    let few_logits = Tensor::<2>::from_data(TensorData::new(few.clone(), [1, v]), &device);
+    let s2 = Sampling::Sample { temperature: 1.0, top_k: 2, top_p: 1.0, min_p: 0.0 };
+    let mut seen = std::collections::BTreeSet::new();
+    for draw in 0..40u64 {
+        let want = sample(&few, &s2, &mut ChaCha8Rng::seed_from_u64(draw));
+        let u = ChaCha8Rng::seed_from_u64(draw).random::<f64>() as f32;
+        let out = read(wgsl::sample_rows(few_logits.clone(), &s2, 5, &[u]));
+        assert_eq!(out[0], want as i32, "top-2 with ties, draw {draw}");
+        seen.insert(want);
+    }
+    assert!(seen.len() > 2, "top-k kept the tied tokens: {seen:?}");
 }
 
 // ------------------------------------------------------------------------------ end to end

@@ -9,10 +9,11 @@
 //! (tested: batched token ids equal one-by-one ids).
 
 use burn::tensor::Tensor;
-use rand::{Rng, SeedableRng};
+use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
+use super::readback;
 use super::sampler::{sample, top_logprobs, Sampling, TokenLogprob};
 use crate::error::{CoreError, Result};
 use crate::kernels::{wgsl, Kernels};
@@ -189,8 +190,7 @@ impl<'m> Generation<'m> {
     /// Host-side choice: read all logits back (async: the browser cannot block), then sample.
     async fn choose_on_host(&mut self, logits: Tensor<2>) -> Result<Vec<Option<(u32, Vec<TokenLogprob>)>>> {
         let [b, v] = logits.dims();
-        let data = logits.into_data_async().await.map_err(|e| CoreError::Readback(format!("{e:?}")))?;
-        let flat: Vec<f32> = data.try_to_vec::<f32>().map_err(|e| CoreError::Readback(format!("{e:?}")))?;
+        let flat = readback::floats(logits).await?;
         debug_assert_eq!(flat.len(), b * v);
         let (sampling, k) = (self.params.sampling, self.params.logprobs);
         Ok(self
@@ -206,37 +206,17 @@ impl<'m> Generation<'m> {
             .collect())
     }
 
-    /// Device-side choice (`shaders/sample.wgsl`): only `1 + 2·k` words per row are read back.
-    /// Each live row draws its uniform number from its own generator exactly as the host
-    /// sampler does, so a seed gives the same stream either way.
+    /// Device-side choice (`shaders/sample.wgsl`, through [`wgsl::sample::choose`]): only
+    /// `1 + 2·k` words per row are read back, and each row's generator advances exactly as the
+    /// host sampler would advance it.
     async fn choose_on_device(&mut self, logits: Tensor<2>) -> Result<Vec<Option<(u32, Vec<TokenLogprob>)>>> {
-        let sampled = matches!(self.params.sampling, Sampling::Sample { .. });
-        let uniforms: Vec<f32> = self
-            .rows
-            .iter_mut()
-            .map(|row| if row.finish.is_none() && sampled { row.rng.random::<f64>() as f32 } else { 0.0 })
-            .collect();
-        let out = wgsl::sample_rows(logits, &self.params.sampling, self.params.logprobs, &uniforms);
-        let data = out.into_data_async().await.map_err(|e| CoreError::Readback(format!("{e:?}")))?;
-        let words: Vec<i32> = data
-            .convert::<i32>()
-            .try_to_vec::<i32>()
-            .map_err(|e| CoreError::Readback(format!("{e:?}")))?;
-        let k = self.params.logprobs;
-        Ok(self
-            .rows
-            .iter()
-            .enumerate()
-            .map(|(i, row)| {
-                row.finish.is_none().then(|| {
-                    let w = &words[i * wgsl::sample::ROW_WORDS..(i + 1) * wgsl::sample::ROW_WORDS];
-                    let lp = (0..k)
-                        .map(|j| TokenLogprob { token_id: w[1 + 2 * j] as u32, logprob: f32::from_bits(w[2 + 2 * j] as u32) })
-                        .collect();
-                    (w[0] as u32, lp)
-                })
-            })
-            .collect())
+        let live: Vec<bool> = self.rows.iter().map(|row| row.finish.is_none()).collect();
+        let mut rngs: Vec<ChaCha8Rng> = self.rows.iter().map(|row| row.rng.clone()).collect();
+        let picks = wgsl::sample::choose(logits, &self.params.sampling, self.params.logprobs, &mut rngs, &live).await?;
+        for (row, rng) in self.rows.iter_mut().zip(rngs) {
+            row.rng = rng;
+        }
+        Ok(picks)
     }
 
     /// The rows' results, in prompt order.
@@ -262,3 +242,4 @@ impl<'m> Generation<'m> {
         Ok(self.into_outputs())
     }
 }
+
