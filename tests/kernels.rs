@@ -154,18 +154,28 @@ fn attention_matches_reference_with_gradients() {
         let up = tensor([b, h, t, d], seed + 3, 1.0, &device);
         let mask = masked.then(|| causal_mask(b, t, s, pad, &device));
         let scale = 1.0 / (d as f64).sqrt();
-        let run = |kernels: Kernels| {
+        type Attend<'a> = &'a dyn Fn(Tensor<4>, Tensor<4>, Tensor<4>, Option<&Tensor<4, Bool>>) -> Tensor<4>;
+        let run = |attend: Attend| {
             let (ql, kl, vl) = (q.clone().autodiff().require_grad(), k.clone().autodiff().require_grad(), v.clone().autodiff().require_grad());
             let mask = mask.clone().map(|m| m.autodiff());
-            let y = kernels.attention(ql.clone(), kl.clone(), vl.clone(), mask.as_ref(), scale);
+            let y = attend(ql.clone(), kl.clone(), vl.clone(), mask.as_ref());
             let grads = (y.clone() * up.clone().autodiff()).sum().backward();
             [host(y), host(ql.grad(&grads).unwrap()), host(kl.grad(&grads).unwrap()), host(vl.grad(&grads).unwrap())]
         };
-        let reference = run(Kernels::Reference);
-        let recomputed = run(Kernels::Wgsl);
+        let reference = run(&|q, k, v, m| reference::attention(q, k, v, m, scale));
+        let recomputed = run(&|q, k, v, m| Kernels::Wgsl.attention(q, k, v, m, scale));
+        // Blocks of 2 query rows (the last one ragged when t is odd), forward and backward.
+        let two_rows = (2 * b * h * s * 4) as u64;
+        let blocked = run(&|q, k, v, m| wgsl::attention(q, k, v, m, scale, two_rows));
         for (what, (a, r)) in ["y", "dq", "dk", "dv"].iter().zip(recomputed.iter().zip(&reference)) {
             assert_close(&format!("attention {what} {:?}", [b, h, g, t, s, d]), a, r);
         }
+        for (what, (a, r)) in ["y", "dq", "dk", "dv"].iter().zip(blocked.iter().zip(&reference)) {
+            assert_close(&format!("attention in blocks of 2 rows, {what} {:?}", [b, h, g, t, s, d]), a, r);
+        }
+        // Without autodiff (prefill in generation) only the blocking differs from the reference.
+        let plain = wgsl::attention(q.clone(), k.clone(), v.clone(), mask.as_ref(), scale, two_rows);
+        assert_close("attention forward without autodiff, blocks of 2 rows", &host(plain), &reference[0]);
         if i == 1 {
             // The fully masked query (row 1, position 0) gets no gradient, as with mask_fill.
             let dq = &recomputed[1];

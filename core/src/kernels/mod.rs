@@ -6,7 +6,7 @@
 //! | RMSNorm (also per-head q/k norm), fwd + bwd | `rms_norm_*.wgsl` | [`wgsl::rms_norm`] | [`reference::rms_norm`] |
 //! | rotary embedding, fwd + bwd | `rope.wgsl` | [`wgsl::rotary`] | [`reference::rotary`] |
 //! | fused linear + masked cross-entropy, loss + ∂/∂hidden | `cross_entropy_chunk.wgsl` | [`wgsl::linear_cross_entropy_sum`] | [`reference::cross_entropy_sum`] |
-//! | attention with a recomputing backward (no shader: burn's matmul and softmax) | — | [`wgsl::attention`] | [`reference::attention`] |
+//! | attention in query blocks with a recomputing backward (no shader: burn's matmul and softmax) | — | [`wgsl::attention`] | [`reference::attention`] |
 //! | decode sampling (greedy/temperature/top-k/top-p/min-p, top log-probs) | `sample.wgsl` | [`wgsl::sample_rows`] | `generate::sampler::sample` |
 //!
 //! Which one runs is decided once, by [`KernelChoice::resolve`] when a model is loaded, and
@@ -93,6 +93,10 @@ pub(crate) fn supervised_rows(x: Tensor<2>, labels: &[i32]) -> std::result::Resu
 /// block is a fraction of the model's activations, large enough to keep matmuls efficient.
 pub const CROSS_ENTROPY_BLOCK_BYTES: u64 = 32 << 20;
 
+/// Budget for one block of attention scores `[b, heads, rows, s]` (bytes): a quarter of the
+/// smallest common largest-buffer (WebGPU's default 128 MiB), so a block fits every device.
+pub const ATTENTION_BLOCK_BYTES: u64 = 32 << 20;
+
 impl Kernels {
     /// RMSNorm over the last dimension of `x`, weight `w: [d]`.
     pub fn rms_norm<const D: usize>(self, x: Tensor<D>, w: Tensor<1>, eps: f64) -> Tensor<D> {
@@ -117,11 +121,12 @@ impl Kernels {
 
     /// Grouped-query attention `softmax(scale·q·kᵀ, masked)·v`; q: `[b, h, t, d]`, k, v:
     /// `[b, g, s, d]`, mask: `[b, 1, t, s]` (true = blocked) → `[b, h, t, d]`. On wgpu the
-    /// backward pass recomputes the `[b, h, t, s]` probabilities instead of keeping them.
+    /// backward pass recomputes the `[b, h, t, s]` probabilities instead of keeping them, and
+    /// both passes take the queries in blocks of at most [`ATTENTION_BLOCK_BYTES`] of scores.
     pub fn attention(self, q: Tensor<4>, k: Tensor<4>, v: Tensor<4>, mask: Option<&Tensor<4, Bool>>, scale: f64) -> Tensor<4> {
         match self {
             Self::Reference => reference::attention(q, k, v, mask, scale),
-            Self::Wgsl => wgsl::attention(q, k, v, mask, scale),
+            Self::Wgsl => wgsl::attention(q, k, v, mask, scale, ATTENTION_BLOCK_BYTES),
         }
     }
 

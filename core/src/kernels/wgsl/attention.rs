@@ -12,6 +12,11 @@
 //! dS = P ⊙ (dP − rowsum(dP ⊙ P)), 0 where masked      dQ = c·dS·K      dK = c·dSᵀ·Q
 //! ```
 //!
+//! Both passes walk the queries in blocks of rows, so no `[b, h, rows, s]` tensor exceeds
+//! `block_bytes` (32 MiB from [`crate::kernels::Kernels::attention`]): the transient memory is
+//! bounded, and long sequences work on devices whose largest buffer is small (WebGPU's default
+//! and llvmpipe's 128 MiB hold the scores of only 2,048 tokens × 8 heads).
+//!
 //! Forward and recomputation are [`reference::attention_probs`] on plain (non-autodiff) wgpu
 //! tensors, so they run burn's own matmul and softmax kernels: no hand-written shader would beat
 //! its tiled matmul, and the memory saving comes from what is kept, not from how it is computed.
@@ -28,7 +33,7 @@ use super::launch::from_cube;
 use crate::kernels::reference;
 
 /// What the backward step keeps: f32 q `[b, h, t, d]`, k and v `[b, g, s, d]`, the mask
-/// `[b, 1, t, s]` (the same buffer for every layer) and the scale.
+/// `[b, 1, t, s]` (the same buffer for every layer), the scale and the query rows per block.
 #[derive(Debug, Clone)]
 struct Saved {
     q: CubeTensor,
@@ -36,6 +41,35 @@ struct Saved {
     v: CubeTensor,
     mask: Option<CubeTensor>,
     scale: f64,
+    block_rows: usize,
+}
+
+/// Query rows per block: as many as keep one `[b, h, rows, s]` f32 tensor within
+/// `block_bytes`, at least one.
+fn rows_per_block(b: usize, h: usize, s: usize, block_bytes: u64) -> usize {
+    let row_bytes = (b * h * s * 4).max(1) as u64;
+    (block_bytes / row_bytes).max(1) as usize
+}
+
+/// `(start, len)` of each block of `rows` over `t` query positions.
+fn blocks(t: usize, rows: usize) -> impl Iterator<Item = (usize, usize)> {
+    (0..t).step_by(rows.max(1)).map(move |start| (start, rows.min(t - start)))
+}
+
+/// The forward pass on plain tensors, block by block: `reference::attention` of each block of
+/// query rows, concatenated. `[b, h, t, d]`.
+fn forward_blocks(q: Tensor<4>, k: Tensor<4>, v: Tensor<4>, mask: Option<&Tensor<4, Bool>>, scale: f64, rows: usize) -> Tensor<4> {
+    let t = q.dims()[2];
+    if rows >= t {
+        return reference::attention(q, k, v, mask, scale);
+    }
+    let outs = blocks(t, rows)
+        .map(|(start, len)| {
+            let mask = mask.map(|m| m.clone().narrow(2, start, len));
+            reference::attention(q.clone().narrow(2, start, len), k.clone(), v.clone(), mask.as_ref(), scale)
+        })
+        .collect();
+    Tensor::cat(outs, 2)
 }
 
 #[derive(Debug)]
@@ -47,44 +81,58 @@ impl Backward<Cube, 3> for AttentionBackward {
     fn backward(self, ops: Ops<Self::State, 3>, grads: &mut Gradients, _: &mut Checkpointer) {
         let [node_q, node_k, node_v] = ops.parents;
         let d_out = from_cube::<4>(grads.consume::<Cube>(&ops.node)); // [b, h, t, d]
-        let Saved { q, k, v, mask, scale } = ops.state;
+        let Saved { q, k, v, mask, scale, block_rows } = ops.state;
         let (q, k, v) = (from_cube::<4>(q), from_cube::<4>(k), from_cube::<4>(v));
         let mask = mask.map(Tensor::<4, Bool>::from_primitive::<Cube>);
         let [b, h, t, d] = q.dims();
         let [_, g, s, _] = k.dims();
-        let rt = (h / g) * t; // the r query heads of a kv group, stacked: [b, g, r·t, ·]
+        let r = h / g; // the r query heads of a kv group, stacked: [b, g, r·rows, ·]
 
-        // 1. Recompute the probabilities the forward pass did not keep.   // [b, g, r·t, s]
-        let p = reference::attention_probs(q.clone(), k.clone(), mask.as_ref(), scale).reshape([b, g, rt, s]);
-        let d_out = d_out.reshape([b, g, rt, d]);
+        let (mut dq_blocks, mut dk, mut dv) = (Vec::new(), None::<Tensor<4>>, None::<Tensor<4>>);
+        for (start, len) in blocks(t, block_rows) {
+            let q_blk = q.clone().narrow(2, start, len); // [b, h, len, d]
+            let mask_blk = mask.as_ref().map(|m| m.clone().narrow(2, start, len)); // [b, 1, len, s]
+            let d_out = d_out.clone().narrow(2, start, len).reshape([b, g, r * len, d]);
 
-        // 2. dV = Pᵀ·dO, summed over the group's query heads by the matmul.  // [b, g, s, d]
-        if let Some(node) = node_v {
-            let dv = p.clone().swap_dims(2, 3).matmul(d_out.clone());
+            // 1. Recompute the probabilities the forward pass did not keep.   // [b, g, r·len, s]
+            let p = reference::attention_probs(q_blk.clone(), k.clone(), mask_blk.as_ref(), scale).reshape([b, g, r * len, s]);
+
+            // 2. dV = Pᵀ·dO, summed over the group's query heads by the matmul.  // [b, g, s, d]
+            if node_v.is_some() {
+                let part = p.clone().swap_dims(2, 3).matmul(d_out.clone());
+                dv = Some(dv.map_or(part.clone(), |acc| acc + part));
+            }
+            if node_q.is_none() && node_k.is_none() {
+                continue;
+            }
+
+            // 3. Softmax backward: dS = P ⊙ (dP − Σ_s dP ⊙ P), with dP = dO·Vᵀ. Blocked
+            //    positions get no gradient (as mask_fill's backward gives none); this matters
+            //    only on fully masked padding rows, where P is uniform rather than 0.
+            let dp = d_out.matmul(v.clone().swap_dims(2, 3)); // [b, g, r·len, s]
+            let ds = p.clone() * (dp.clone() - (dp * p).sum_dim(3));
+            let ds = match &mask_blk {
+                Some(m) => ds.reshape([b, h, len, s]).mask_fill(m.clone().expand([b, h, len, s]), 0.0).reshape([b, g, r * len, s]),
+                None => ds,
+            } * scale;
+
+            // 4. Through the scores c·Q·Kᵀ: dQ = c·dS·K, dK = c·dSᵀ·Q.
+            if node_q.is_some() {
+                dq_blocks.push(ds.clone().matmul(k.clone()).reshape([b, h, len, d])); // [b, h, len, d]
+            }
+            if node_k.is_some() {
+                let part = ds.swap_dims(2, 3).matmul(q_blk.reshape([b, g, r * len, d])); // [b, g, s, d]
+                dk = Some(dk.map_or(part.clone(), |acc| acc + part));
+            }
+        }
+        if let (Some(node), Some(dv)) = (node_v, dv) {
             grads.register::<Cube>(node.id, into_cube(dv));
         }
-        if node_q.is_none() && node_k.is_none() {
-            return;
-        }
-
-        // 3. Softmax backward: dS = P ⊙ (dP − Σ_s dP ⊙ P), with dP = dO·Vᵀ. Blocked positions
-        //    get no gradient (as mask_fill's backward gives none); this matters only on fully
-        //    masked padding rows, where P is uniform rather than 0.              // [b, g, r·t, s]
-        let dp = d_out.matmul(v.swap_dims(2, 3));
-        let ds = p.clone() * (dp.clone() - (dp * p).sum_dim(3));
-        let ds = match &mask {
-            Some(mask) => ds.reshape([b, h, t, s]).mask_fill(mask.clone().expand([b, h, t, s]), 0.0).reshape([b, g, rt, s]),
-            None => ds,
-        } * scale;
-
-        // 4. Through the scores c·Q·Kᵀ: dQ = c·dS·K, dK = c·dSᵀ·Q.
-        if let Some(node) = node_q {
-            let dq = ds.clone().matmul(k).reshape([b, h, t, d]); // [b, h, t, d]
-            grads.register::<Cube>(node.id, into_cube(dq));
-        }
-        if let Some(node) = node_k {
-            let dk = ds.swap_dims(2, 3).matmul(q.reshape([b, g, rt, d])); // [b, g, s, d]
+        if let (Some(node), Some(dk)) = (node_k, dk) {
             grads.register::<Cube>(node.id, into_cube(dk));
+        }
+        if let Some(node) = node_q {
+            grads.register::<Cube>(node.id, into_cube(Tensor::cat(dq_blocks, 2)));
         }
     }
 }
@@ -96,10 +144,13 @@ fn into_cube<const D: usize>(t: Tensor<D>) -> CubeTensor {
 /// Grouped-query attention, `reference::attention`'s twin: q `[b, h, t, d]`, k and v
 /// `[b, g, s, d]`, mask `[b, 1, t, s]` (true = blocked) → `[b, h, t, d]` in v's dtype, computed
 /// in f32. Differentiable in q, k and v; the backward pass recomputes the probabilities.
-/// Without autodiff (generation) it is the reference itself.
-pub fn attention(q: Tensor<4>, k: Tensor<4>, v: Tensor<4>, mask: Option<&Tensor<4, Bool>>, scale: f64) -> Tensor<4> {
+/// Query rows go in blocks whose `[b, h, rows, s]` scores fit `block_bytes`, forward and
+/// backward; without autodiff (generation) only the blocking differs from the reference.
+pub fn attention(q: Tensor<4>, k: Tensor<4>, v: Tensor<4>, mask: Option<&Tensor<4, Bool>>, scale: f64, block_bytes: u64) -> Tensor<4> {
+    let [b, h, _, _] = q.dims();
+    let block_rows = rows_per_block(b, h, k.dims()[2], block_bytes);
     if !(q.is_autodiff() || k.is_autodiff() || v.is_autodiff()) {
-        return reference::attention(q, k, v, mask, scale);
+        return forward_blocks(q, k, v, mask, scale, block_rows);
     }
     let dtype: FloatDType = v.dtype().into();
     let parts = |x: Tensor<4>| {
@@ -111,16 +162,10 @@ pub fn attention(q: Tensor<4>, k: Tensor<4>, v: Tensor<4>, mask: Option<&Tensor<
 
     // The forward pass on plain tensors: nothing of it is recorded.
     let plain_mask = mask.clone().map(Tensor::<4, Bool>::from_primitive::<Cube>);
-    let out = reference::attention(
-        from_cube(qp.clone()),
-        from_cube(kp.clone()),
-        from_cube(vp.clone()),
-        plain_mask.as_ref(),
-        scale,
-    );
+    let out = forward_blocks(from_cube(qp.clone()), from_cube(kp.clone()), from_cube(vp.clone()), plain_mask.as_ref(), scale, block_rows);
     let out = into_cube(out);
     let out = match AttentionBackward.prepare::<NoCheckpointing>([q_node, k_node, v_node]).compute_bound().stateful() {
-        OpsKind::Tracked(prep) => prep.finish(Saved { q: qp, k: kp, v: vp, mask, scale }, out),
+        OpsKind::Tracked(prep) => prep.finish(Saved { q: qp, k: kp, v: vp, mask, scale, block_rows }, out),
         OpsKind::UnTracked(prep) => prep.finish(out),
     };
     Tensor::<4>::from_primitive::<Autodiff<Cube>>(out).cast(dtype)
