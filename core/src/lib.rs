@@ -17,6 +17,7 @@ pub mod generate;
 pub mod kernels;
 pub mod lora;
 pub mod model;
+pub mod readback;
 pub mod sft;
 
 pub use error::{CoreError, Result};

@@ -17,6 +17,7 @@ use crate::generate::sampler::log_sum_exp;
 use crate::model::inputs::StepInput;
 use crate::model::loaded::LoadedModel;
 use crate::model::LogitsFor;
+use crate::readback;
 
 /// Rows of one candidate batch. Logits of a chunk are `rows × 3 × vocab` floats: 32 rows of
 /// Qwen3's 151,936-token vocabulary are 58 MB, under WebGPU's default 128 MiB buffer.
@@ -34,7 +35,7 @@ pub async fn continuation_logprobs(model: &LoadedModel, prefix: &[u32], continua
     let input = StepInput::sequence(prefix, &model.rope, &model.device);
     let mut cache = model.model.new_cache();
     let last = model.model.forward(&input, &mut cache, LogitsFor::Last); // [1, 1, v]
-    let row: Vec<f32> = read(last).await?;
+    let row: Vec<f32> = readback::floats(last).await?;
     let lse = log_sum_exp(&row);
     let mut out: Vec<f64> = continuations.iter().map(|c| row[c[0] as usize] as f64 - lse).collect();
 
@@ -63,18 +64,13 @@ pub async fn continuation_logprobs(model: &LoadedModel, prefix: &[u32], continua
         let logits = model.model.forward(&input, &mut rows_cache, LogitsFor::All); // [b, t, v]
         let targets = Tensor::<3, Int>::from_data(TensorData::new(targets, [b, t, 1]), &model.device);
         let picked = log_softmax(logits, 2).gather(2, targets); // [b, t, 1]
-        let lp: Vec<f32> = read(picked).await?;
+        let lp: Vec<f32> = readback::floats(picked).await?;
         for (r, cont) in chunk.iter().enumerate() {
             let real = cont.len() - 1;
             out[c * chunk_rows.max(1) + r] += lp[r * t..r * t + real].iter().map(|x| *x as f64).sum::<f64>();
         }
     }
     Ok(out)
-}
-
-async fn read(x: Tensor<3>) -> Result<Vec<f32>> {
-    let data = x.into_data_async().await.map_err(|e| CoreError::Readback(format!("{e:?}")))?;
-    data.try_to_vec::<f32>().map_err(|e| CoreError::Readback(format!("{e:?}")))
 }
 
 /// The judge prompt as a Qwen3 no-think chat turn awaiting the assistant's reply.

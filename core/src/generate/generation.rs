@@ -13,10 +13,10 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
-use super::readback;
 use super::sampler::{sample, top_logprobs, Sampling, TokenLogprob};
 use crate::error::{CoreError, Result};
 use crate::kernels::{wgsl, Kernels};
+use crate::readback;
 use crate::model::inputs::StepInput;
 use crate::model::loaded::LoadedModel;
 use crate::model::{KvCache, LogitsFor};
@@ -242,4 +242,3 @@ impl<'m> Generation<'m> {
         Ok(self.into_outputs())
     }
 }
-

@@ -1,7 +1,6 @@
 //! Text generation: prefill, cached decode, sampling, batching, streaming.
 
 pub mod generation;
-pub mod readback;
 pub mod sampler;
 
 pub use generation::{FinishReason, GenerateParams, Generation, GenerationOutput, Prompt, TokenEvent};

@@ -8,7 +8,8 @@ use serde::{Deserialize, Serialize};
 use super::{LoraSettings, ALL_LINEAR};
 use crate::error::{CoreError, Result};
 use crate::model::qwen3::{Lora, Qwen3};
-use crate::model::weights::{f32_bytes, serialize_safetensors, to_f32_vec, to_f32_vec_async, Checkpoint, Shard};
+use crate::model::weights::{f32_bytes, serialize_safetensors, to_f32_vec, Checkpoint, Shard};
+use crate::readback;
 
 /// `target_modules` is a list of names, or a single string (`"all-linear"` or a regex).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -167,7 +168,7 @@ pub fn save_peft(model: &Qwen3, settings: &LoraSettings, base_model: &str) -> Re
 pub async fn save_peft_async(model: &Qwen3, settings: &LoraSettings, base_model: &str) -> Result<(Vec<u8>, Vec<u8>)> {
     let mut tensors = Vec::new();
     for (name, t) in adapter_tensors(model) {
-        tensors.push((name, t.dims().to_vec(), f32_bytes(&to_f32_vec_async(t).await?)));
+        tensors.push((name, t.dims().to_vec(), f32_bytes(&readback::floats(t).await?)));
     }
     peft_files(settings, base_model, &tensors)
 }

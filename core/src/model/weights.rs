@@ -119,12 +119,6 @@ pub fn to_f32_vec<const D: usize>(t: Tensor<D>) -> Result<Vec<f32>> {
     t.cast(FloatDType::F32).into_data().try_to_vec::<f32>().map_err(|e| CoreError::Readback(format!("{e:?}")))
 }
 
-/// The async twin of [`to_f32_vec`], for the browser (a WebGPU read cannot block).
-pub async fn to_f32_vec_async<const D: usize>(t: Tensor<D>) -> Result<Vec<f32>> {
-    let data = t.cast(FloatDType::F32).into_data_async().await.map_err(|e| CoreError::Readback(format!("{e:?}")))?;
-    data.try_to_vec::<f32>().map_err(|e| CoreError::Readback(format!("{e:?}")))
-}
-
 /// Little-endian f32 bytes of `values`.
 pub fn f32_bytes(values: &[f32]) -> Vec<u8> {
     values.iter().flat_map(|v| v.to_le_bytes()).collect()

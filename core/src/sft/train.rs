@@ -14,6 +14,7 @@ use super::paradigm::Example;
 use crate::error::{CoreError, Result};
 use crate::model::weights::{f32_bytes, serialize_safetensors, to_f32_vec, Checkpoint, Shard};
 use crate::model::LoadedModel;
+use crate::readback;
 
 /// AdamW settings; defaults are PyTorch's `torch.optim.AdamW` except weight decay (0, as
 /// transformers' Trainer uses unless set).
@@ -112,9 +113,7 @@ fn cross_entropy_sum(model: &LoadedModel, x: Tensor<2>, targets: Vec<i32>) -> Te
 }
 
 async fn scalar(t: Tensor<1>) -> Result<f64> {
-    let data = t.into_data_async().await.map_err(|e| CoreError::Readback(format!("{e:?}")))?;
-    let v: Vec<f32> = data.convert::<f32>().try_to_vec::<f32>().map_err(|e| CoreError::Readback(format!("{e:?}")))?;
-    Ok(v[0] as f64)
+    Ok(readback::floats(t).await?[0] as f64)
 }
 
 /// Mean loss over supervised tokens of `examples` (no gradients), e.g. for evaluation.

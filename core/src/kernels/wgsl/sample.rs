@@ -8,8 +8,8 @@ use rand_chacha::ChaCha8Rng;
 
 use super::launch::{empty, f32_word, from_cube_int, launch, params, to_cube, Shader};
 use crate::error::Result;
-use crate::generate::readback;
 use crate::generate::sampler::{sample, Sampling, TokenLogprob};
+use crate::readback;
 
 const SOURCE: &str = include_str!("../../../../shaders/sample.wgsl");
 
